@@ -98,7 +98,9 @@ def test_i3d_operations_match_the_official_spec(merged):
 
 
 def test_i3d_non_standard_formats_are_kept_as_published(merged):
-    task_status = merged["components"]["schemas"]["TaskStatus"]["properties"]
+    response = merged["paths"]["/v3/applicationInstance/task"]["get"]["responses"]["200"]
+    ref = response["content"]["application/json"]["schema"]["items"]["$ref"]
+    task_status = merge._resolve_pointer(merged, ref)["properties"]
     assert task_status["id"]["format"] == "integer"
     assert task_status["name"]["format"] == ""
 
