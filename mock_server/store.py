@@ -1,0 +1,244 @@
+"""The state store seam: one interface, an in-memory and a SQLite implementation.
+
+Records are JSON objects in named collections, kept in insertion order. Sequences hand out ids
+that are never reused, even after deletes or restarts. Every write through ``SqliteStore`` is
+committed before the call returns, so an acknowledged write survives ``kill -9``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+
+class Store(ABC):
+    """Collections of JSON records keyed by string, plus monotonic sequences and metadata."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group several calls atomically (nested use is fine)."""
+        with self.lock:
+            yield
+
+    @abstractmethod
+    def get(self, collection: str, key: str) -> dict | None: ...
+
+    @abstractmethod
+    def put(self, collection: str, key: str, value: dict) -> None: ...
+
+    @abstractmethod
+    def delete(self, collection: str, key: str) -> bool: ...
+
+    @abstractmethod
+    def items(self, collection: str) -> list[tuple[str, dict]]:
+        """Records of one collection, oldest first."""
+
+    @abstractmethod
+    def next_id(self, sequence: str, floor: int = 0) -> int:
+        """The next value of a sequence, greater than every value handed out and than ``floor``."""
+
+    @abstractmethod
+    def get_meta(self, key: str) -> Any: ...
+
+    @abstractmethod
+    def set_meta(self, key: str, value: Any) -> None: ...
+
+    @abstractmethod
+    def export(self) -> dict:
+        """A JSON snapshot: ``{"collections": {...}, "sequences": {...}, "meta": {...}}``."""
+
+    @abstractmethod
+    def load(self, snapshot: dict) -> None:
+        """Replace everything with a snapshot from ``export``."""
+
+    def clear(self) -> None:
+        self.load({})
+
+    def is_empty(self) -> bool:
+        snapshot = self.export()
+        return not snapshot["collections"] and not snapshot["sequences"]
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        pass
+
+
+class MemoryStore(Store):
+    def __init__(self) -> None:
+        super().__init__()
+        self._collections: dict[str, dict[str, str]] = {}
+        self._sequences: dict[str, int] = {}
+        self._meta: dict[str, str] = {}
+
+    def get(self, collection: str, key: str) -> dict | None:
+        with self.lock:
+            raw = self._collections.get(collection, {}).get(key)
+        return None if raw is None else json.loads(raw)
+
+    def put(self, collection: str, key: str, value: dict) -> None:
+        raw = json.dumps(value)  # store a copy: callers may keep mutating their dict
+        with self.lock:
+            self._collections.setdefault(collection, {})[key] = raw
+
+    def delete(self, collection: str, key: str) -> bool:
+        with self.lock:
+            return self._collections.get(collection, {}).pop(key, None) is not None
+
+    def items(self, collection: str) -> list[tuple[str, dict]]:
+        with self.lock:
+            rows = list(self._collections.get(collection, {}).items())
+        return [(k, json.loads(v)) for k, v in rows]
+
+    def next_id(self, sequence: str, floor: int = 0) -> int:
+        with self.lock:
+            value = max(self._sequences.get(sequence, 0), floor) + 1
+            self._sequences[sequence] = value
+            return value
+
+    def get_meta(self, key: str) -> Any:
+        with self.lock:
+            raw = self._meta.get(key)
+        return None if raw is None else json.loads(raw)
+
+    def set_meta(self, key: str, value: Any) -> None:
+        with self.lock:
+            self._meta[key] = json.dumps(value)
+
+    def export(self) -> dict:
+        with self.lock:
+            return {
+                "collections": {c: {k: json.loads(v) for k, v in rows.items()}
+                                for c, rows in self._collections.items() if rows},
+                "sequences": dict(self._sequences),
+                "meta": {k: json.loads(v) for k, v in self._meta.items()},
+            }
+
+    def load(self, snapshot: dict) -> None:
+        with self.lock:
+            self._collections = {c: {k: json.dumps(v) for k, v in rows.items()}
+                                 for c, rows in (snapshot.get("collections") or {}).items()}
+            self._sequences = {k: int(v) for k, v in (snapshot.get("sequences") or {}).items()}
+            self._meta = {k: json.dumps(v) for k, v in (snapshot.get("meta") or {}).items()}
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+  collection TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+  PRIMARY KEY (collection, key));
+CREATE TABLE IF NOT EXISTS sequences (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+class SqliteStore(Store):
+    """A file-backed store. WAL mode: a committed write survives a crash of this process."""
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._depth = 0
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self.lock:
+            outer = self._depth == 0
+            if outer:
+                self._db.execute("BEGIN IMMEDIATE")
+            self._depth += 1
+            try:
+                yield
+            except BaseException:
+                self._depth -= 1
+                if outer:
+                    self._db.execute("ROLLBACK")
+                raise
+            self._depth -= 1
+            if outer:
+                self._db.execute("COMMIT")
+
+    def _write(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
+        with self.transaction():
+            return self._db.execute(sql, params)
+
+    def get(self, collection: str, key: str) -> dict | None:
+        with self.lock:
+            row = self._db.execute("SELECT value FROM records WHERE collection=? AND key=?",
+                                   (collection, key)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def put(self, collection: str, key: str, value: dict) -> None:
+        raw = json.dumps(value)
+        with self.transaction():
+            updated = self._db.execute("UPDATE records SET value=? WHERE collection=? AND key=?",
+                                       (raw, collection, key)).rowcount
+            if not updated:  # a new rowid: insertion order is rowid order
+                self._db.execute("INSERT INTO records (collection, key, value) VALUES (?, ?, ?)",
+                                 (collection, key, raw))
+
+    def delete(self, collection: str, key: str) -> bool:
+        return self._write("DELETE FROM records WHERE collection=? AND key=?", (collection, key)).rowcount > 0
+
+    def items(self, collection: str) -> list[tuple[str, dict]]:
+        with self.lock:
+            rows = self._db.execute("SELECT key, value FROM records WHERE collection=? ORDER BY rowid",
+                                    (collection,)).fetchall()
+        return [(k, json.loads(v)) for k, v in rows]
+
+    def next_id(self, sequence: str, floor: int = 0) -> int:
+        with self.transaction():
+            row = self._db.execute("SELECT value FROM sequences WHERE name=?", (sequence,)).fetchone()
+            value = max(row[0] if row else 0, floor) + 1
+            self._db.execute("INSERT OR REPLACE INTO sequences (name, value) VALUES (?, ?)", (sequence, value))
+            return value
+
+    def get_meta(self, key: str) -> Any:
+        with self.lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def set_meta(self, key: str, value: Any) -> None:
+        self._write("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, json.dumps(value)))
+
+    def export(self) -> dict:
+        with self.lock:
+            collections: dict[str, dict] = {}
+            for collection, key, value in self._db.execute(
+                    "SELECT collection, key, value FROM records ORDER BY rowid"):
+                collections.setdefault(collection, {})[key] = json.loads(value)
+            sequences = dict(self._db.execute("SELECT name, value FROM sequences").fetchall())
+            meta = {k: json.loads(v) for k, v in self._db.execute("SELECT key, value FROM meta")}
+        return {"collections": collections, "sequences": sequences, "meta": meta}
+
+    def load(self, snapshot: dict) -> None:
+        with self.transaction():
+            self._db.execute("DELETE FROM records")
+            self._db.execute("DELETE FROM sequences")
+            self._db.execute("DELETE FROM meta")
+            self._db.executemany("INSERT INTO records (collection, key, value) VALUES (?, ?, ?)",
+                                 [(collection, key, json.dumps(value))
+                                  for collection, rows in (snapshot.get("collections") or {}).items()
+                                  for key, value in rows.items()])
+            self._db.executemany("INSERT INTO sequences (name, value) VALUES (?, ?)",
+                                 [(k, int(v)) for k, v in (snapshot.get("sequences") or {}).items()])
+            self._db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
+                                 [(k, json.dumps(v)) for k, v in (snapshot.get("meta") or {}).items()])
+
+    def close(self) -> None:
+        with self.lock:
+            self._db.close()
+
+
+def open_store(path: str | Path | None) -> Store:
+    return MemoryStore() if path is None else SqliteStore(path)
