@@ -17,6 +17,26 @@ def _merge(args: argparse.Namespace) -> int:
     return code
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from mock_server import server
+    from mock_server.runtime import ServeConfig
+
+    config = ServeConfig(
+        specs=[Path(s) for s in (args.spec or [DEFAULT_SPEC])], host=args.host, port=args.port,
+        seed=args.seed, state=Path(args.state) if args.state else None, frozen_clock=args.frozen_clock,
+        clock_start=args.clock_start, time_scale=args.time_scale, strict=args.strict,
+        admin=True if args.admin else None, fixtures_dir=Path(args.fixtures),
+    )
+    return server.run(config, log_level=args.log_level)
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be > 0")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mock-server", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -27,6 +47,30 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("--check", action="store_true",
                        help="write nothing; exit 1 with a diff summary if the merged file is stale")
     merge.set_defaults(func=_merge)
+
+    from mock_server.runtime import DEFAULT_SEED, FIXTURES_DIR
+
+    serve = sub.add_parser("serve", help="run the stateful mock")
+    serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default: %(default)s)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default: %(default)s; 0 picks a free one)")
+    serve.add_argument("--spec", action="append", metavar="FILE",
+                       help="OpenAPI 3.0/3.1 document to serve; repeatable (default: specs/openapi.yaml)")
+    serve.add_argument("--seed", type=int, default=DEFAULT_SEED,
+                       help="seed of every generated value and fixture (default: %(default)s)")
+    serve.add_argument("--state", metavar="FILE", help="keep state in this SQLite file (default: in memory)")
+    serve.add_argument("--frozen-clock", action="store_true", help="start with the virtual clock frozen")
+    serve.add_argument("--clock-start", type=float, metavar="UNIX_SECONDS",
+                       help="virtual time at start (default: now)")
+    serve.add_argument("--time-scale", type=_positive, default=1.0, metavar="X",
+                       help="virtual seconds per wall second (default: %(default)s)")
+    serve.add_argument("--strict", action="store_true",
+                       help="answer 500 (and log an error) when the mock's own response violates the spec")
+    serve.add_argument("--admin", action="store_true",
+                       help="enable /__admin/ even on a non-loopback host (always on for loopback)")
+    serve.add_argument("--fixtures", default=str(FIXTURES_DIR), metavar="DIR",
+                       help="fixtures directory (default: %(default)s)")
+    serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+    serve.set_defaults(func=_serve)
     return parser
 
 

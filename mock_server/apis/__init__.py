@@ -1,0 +1,1 @@
+"""Vendor behaviour modules: each exports ``api = DomainAPI(...)`` (see mock_server.domain)."""
