@@ -43,7 +43,8 @@ from mock_server.spec import Operation, template_params, undeclared_path_param
 
 log = logging.getLogger("mock_server")
 ADMIN_PREFIX = "/__admin"
-_PROPERTY = re.compile(r" - '([^']+)'$")
+# Where Connexion's validation messages name the offending property.
+_PROPERTY = re.compile(r" - '([^']+)'$|^'([^']+)' is a required property|\('([^']+)' was unexpected\)")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -76,7 +77,8 @@ def as_rejection(exc: Exception) -> Rejection:
                  405: "method_not_allowed", 413: "too_large", 415: "unsupported_media"}
         detail = str(exc.detail or exc.title or "Bad request")
         found = _PROPERTY.search(detail)
-        return Rejection(kinds.get(exc.status_code, "invalid"), detail, property=found.group(1) if found else None)
+        prop = next((g for g in found.groups() if g), None) if found else None
+        return Rejection(kinds.get(exc.status_code, "invalid"), detail, property=prop)
     if isinstance(exc, cx_exceptions.Forbidden):
         return Rejection("forbidden", "Forbidden")
     log.exception("unexpected error while handling a request")

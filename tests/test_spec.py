@@ -28,13 +28,14 @@ def operations(doc: dict):
 
 
 def resolve(node, doc, seen=()):
-    """Inline every local $ref (these documents are not recursive); drop examples; sort `required`."""
+    """Inline every local $ref (these documents are not recursive); drop examples and links; sort `required`."""
     if isinstance(node, dict):
         if "$ref" in node:
             ref = node["$ref"]
             assert ref not in seen, f"recursive $ref {ref}"
             return resolve(merge._resolve_pointer(doc, ref), doc, (*seen, ref))
-        out = {k: resolve(v, doc, seen) for k, v in node.items() if k not in ("example", "examples")}
+        # Examples differ by design; links are our documented addition (specs/overlays/i3d-links.yaml).
+        out = {k: resolve(v, doc, seen) for k, v in node.items() if k not in ("example", "examples", "links")}
         if isinstance(out.get("required"), list):  # a set in JSON Schema: order carries no meaning
             out["required"] = sorted(out["required"])
         return out
