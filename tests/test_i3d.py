@@ -116,8 +116,9 @@ def test_create_targets_the_union_of_ids_fleet_region_and_labels(i3d):
                           regionId="0", labels=[{"key": "env", "value": "staging"}, {"key": "game", "value": "racing"}])
     entities = sorted(i3d.task(t)["entityId"] for t in batch["taskIds"])
     fleet_2 = set(range(1011, 1021))
+    wanted = {("env", "staging"), ("game", "racing")}
     staging_racing = {i["id"] for i in FIXTURES["instances"]
-                      if {(lab["key"], lab["value"]) for lab in i["labels"]} >= {("env", "staging"), ("game", "racing")}}
+                      if {(lab["key"], lab["value"]) for lab in i["labels"]} >= wanted}
     assert entities == sorted({1001} | fleet_2 | staging_racing)
     assert batch["numTasks"] == len(batch["taskIds"]) == len(entities)
 
