@@ -30,5 +30,8 @@ lint: install
 serve: install
 	$(BIN)/python -m mock_server serve $(SERVE_ARGS)
 
+bench: install
+	$(BIN)/python -m mock_server bench $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

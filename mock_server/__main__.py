@@ -30,6 +30,12 @@ def _serve(args: argparse.Namespace) -> int:
     return server.run(config, log_level=args.log_level)
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from mock_server import bench
+
+    return bench.main(requests=args.requests, clients=args.clients, state=args.state)
+
+
 def _positive(text: str) -> float:
     value = float(text)
     if value <= 0:
@@ -71,6 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="fixtures directory (default: %(default)s)")
     serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(func=_serve)
+
+    bench = sub.add_parser("bench", help="measure a real server on loopback (req/s and latency per scenario)")
+    bench.add_argument("--requests", type=int, default=1000, help="requests per scenario (default: %(default)s)")
+    bench.add_argument("--clients", type=int, default=4, help="concurrent clients (default: %(default)s)")
+    bench.add_argument("--state", metavar="FILE", help="benchmark with a SQLite state file instead of memory")
+    bench.set_defaults(func=_bench)
     return parser
 
 
