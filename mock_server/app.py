@@ -31,6 +31,7 @@ from connexion.middleware.routing import RoutingMiddleware
 from connexion.middleware.server_error import ServerErrorMiddleware
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from starlette.datastructures import Headers
+from starlette.formparsers import MultiPartException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -81,6 +82,8 @@ def as_rejection(exc: Exception) -> Rejection:
         return Rejection(kinds.get(exc.status_code, "invalid"), detail, property=prop)
     if isinstance(exc, cx_exceptions.Forbidden):
         return Rejection("forbidden", "Forbidden")
+    if isinstance(exc, MultiPartException):
+        return Rejection("invalid", f"Malformed multipart body: {exc}")
     log.exception("unexpected error while handling a request")
     return Rejection("server_error", "Internal Server Error", status=500)
 
@@ -227,6 +230,10 @@ def _media_matches(media: str, declared: list[str]) -> bool:
     return False
 
 
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")  # Python's json accepts NaN and Infinity; JSON does not
+
+
 def _vet_content(scope: Scope, op: Operation, body: bytes) -> None:
     """Refuse a body Connexion could not parse safely; drop one the operation does not take."""
     headers = Headers(scope=scope)
@@ -249,7 +256,7 @@ def _vet_content(scope: Scope, op: Operation, body: bytes) -> None:
         raise Rejection("invalid", "Request body is not valid UTF-8") from None
     if media.endswith("json") and text.strip():
         try:
-            json.loads(text)
+            json.loads(text, parse_constant=_reject_constant)
         except ValueError as exc:
             raise Rejection("invalid", f"Malformed JSON body: {exc}") from None
     if media.startswith("multipart/") and "boundary=" not in raw_type:

@@ -110,4 +110,4 @@ def encode(body: Any, media: str | None) -> bytes:
         return body
     if isinstance(body, str) and media and not media.endswith("json"):
         return body.encode()
-    return json.dumps(body, separators=(",", ":")).encode()
+    return json.dumps(body, separators=(",", ":"), allow_nan=False).encode()

@@ -87,6 +87,14 @@ class Resolver:
         return out
 
 
+def is_multiple(value: float, step: float) -> bool:
+    """``multipleOf`` exactly as jsonschema (and so openapi-core and Schemathesis) judges it."""
+    if isinstance(step, float) or isinstance(value, float):
+        quotient = value / step
+        return math.isfinite(quotient) and float(quotient).is_integer()
+    return value % step == 0
+
+
 def _type_of(schema: dict) -> str | None:
     t = schema.get("type")
     if isinstance(t, list):  # OpenAPI 3.1
@@ -127,6 +135,18 @@ def _format_ok(value: str, fmt: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _discriminator_value(discriminator: dict, branch: Any) -> str | None:
+    """The discriminator value naming ``branch``: its mapping key, else its schema name."""
+    if not discriminator.get("propertyName") or not isinstance(branch, dict) or "$ref" not in branch:
+        return None
+    ref = branch["$ref"]
+    name = ref.rsplit("/", 1)[-1]
+    for key, target in (discriminator.get("mapping") or {}).items():
+        if target in (ref, name):
+            return key
+    return name
 
 
 class Validator:
@@ -228,7 +248,7 @@ class Validator:
         if high is not None and (value > high or (ex_high and value == high)):
             return [f"{path}: above maximum"]
         step = schema.get("multipleOf")
-        if step and abs(value / step - round(value / step)) > 1e-9:
+        if step and not is_multiple(value, step):
             return [f"{path}: not a multiple of {step}"]
         return []
 
@@ -289,10 +309,14 @@ class Fakes:
         branches = schema[keyword]
         start = rng.randrange(len(branches))
         base = {k: v for k, v in schema.items() if k not in (keyword, "discriminator")}
+        discriminator = schema.get("discriminator") or {}
         for offset in range(len(branches)):
             branch = branches[(start + offset) % len(branches)]
             candidate = {"allOf": [base, branch]} if base.get("properties") or base.get("required") else branch
             value = self._gen(candidate, rng, name, depth)
+            tag = _discriminator_value(discriminator, branch)
+            if tag is not None and isinstance(value, dict):
+                value[discriminator["propertyName"]] = tag  # the value must name the branch it is
             if not self.validator.errors(value, schema):
                 return value
         return self._gen(branches[start], rng, name, depth)
@@ -308,6 +332,8 @@ class Fakes:
             if prop in required or depth < MAX_DEPTH // 2:
                 out[prop] = self._gen(sub, rng, prop, depth + 1)
         extra = schema.get("additionalProperties")
+        for prop in [r for r in schema.get("required") or [] if r not in props]:  # required, no schema
+            out[prop] = self._gen(extra if isinstance(extra, dict) else {"type": "string"}, rng, prop, depth + 1)
         if isinstance(extra, dict) and not props and depth < MAX_DEPTH:
             for _ in range(max(schema.get("minProperties", 0), rng.randint(1, 2))):
                 out[self._faker.word()] = self._gen(extra, rng, None, depth + 1)
@@ -338,22 +364,39 @@ class Fakes:
         lo, hi = max(low, preferred[0]), min(high, preferred[1])
         if lo > hi:
             lo, hi = low, min(high, low + 1000)
-        value = rng.randint(int(lo), int(hi))
         step = schema.get("multipleOf")
         if step:
-            value = int(math.ceil(lo / step) * step) if value < lo else int(value // step * step)
-        return value
+            found = self._multiple(rng, step, lo, hi, integer=True) or self._multiple(rng, step, low, high, True)
+            return found if found is not None else int(lo)
+        return rng.randint(int(lo), int(hi))
 
     def _gen_number(self, schema: dict, rng: random.Random) -> float:
         low, high = self._bounds(schema, integer=False)
         lo, hi = max(low, 0.0), min(high, 1000.0)
         if lo > hi:
             lo, hi = low, min(high, low + 1000.0)
-        value = round(rng.uniform(lo, hi), 2)
-        if not lo <= value <= hi:
-            value = lo
         step = schema.get("multipleOf")
-        return math.ceil(lo / step) * step if step else value
+        if step:
+            found = self._multiple(rng, step, lo, hi, integer=False)
+            found = found if found is not None else self._multiple(rng, step, low, high, integer=False)
+            return found if found is not None else lo
+        value = round(rng.uniform(lo, hi), 2)
+        return value if lo <= value <= hi else lo
+
+    @staticmethod
+    def _multiple(rng: random.Random, step: float, lo: float, hi: float, integer: bool) -> float | None:
+        """A multiple of ``step`` within [lo, hi] that passes ``is_multiple`` despite float error."""
+        first = math.ceil(max(lo, -2**53) / step - 1e-9)
+        last = math.floor(min(hi, 2**53) / step + 1e-9)
+        if first > last:
+            return None
+        start = rng.randint(first, min(last, first + 1000))
+        for k in [*range(start, min(last, start + 64) + 1), *range(first, min(last, first + 64) + 1)]:
+            value = k * step
+            value = int(round(value)) if integer else round(value, 12)
+            if lo <= value <= hi and is_multiple(value, step):
+                return value
+        return None
 
     @staticmethod
     def _bounds(schema: dict, integer: bool) -> tuple[float, float]:

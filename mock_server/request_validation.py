@@ -2,6 +2,7 @@
 
 Connexion's Draft-4 validator demands ``required`` properties even when they are ``readOnly``;
 OpenAPI 3 says those are required in responses only, so a request may (and should) omit them.
+And a request body that is not ``required`` may be left out entirely.
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ class JSONBodyValidator(JSONRequestBodyValidator):
     @property
     def _validator(self) -> Any:
         return RequestValidator(self._schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+
+    def _validate(self, body: Any) -> Any:
+        if body is None and not self._required:
+            return None
+        return super()._validate(body)
 
 
 VALIDATORS = {**VALIDATOR_MAP, "body": {**VALIDATOR_MAP["body"], "application/json": JSONBodyValidator,
