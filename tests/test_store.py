@@ -1,0 +1,173 @@
+"""The store seam: MemoryStore and SqliteStore keep the same contract; SQLite also survives a reopen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mock_server.store import MemoryStore, SqliteStore, Store, open_store
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request, tmp_path: Path) -> Store:
+    opened = MemoryStore() if request.param == "memory" else SqliteStore(tmp_path / "store.sqlite")
+    yield opened
+    opened.close()
+
+
+def test_put_then_get_returns_the_record(store: Store):
+    store.put("pets", "1", {"name": "Rex", "tags": ["a"]})
+    assert store.get("pets", "1") == {"name": "Rex", "tags": ["a"]}
+    assert store.get("pets", "2") is None
+    assert store.get("cats", "1") is None, "collections must not share keys"
+
+
+def test_put_stores_a_copy_not_the_callers_dict(store: Store):
+    record = {"name": "Rex"}
+    store.put("pets", "1", record)
+    record["name"] = "changed after put"
+    assert store.get("pets", "1") == {"name": "Rex"}
+
+
+def test_put_on_an_existing_key_replaces_the_record_in_place(store: Store):
+    for key in ("a", "b", "c"):
+        store.put("pets", key, {"v": key})
+    store.put("pets", "b", {"v": "updated"})
+    assert store.items("pets") == [("a", {"v": "a"}), ("b", {"v": "updated"}), ("c", {"v": "c"})]
+
+
+def test_items_are_in_insertion_order(store: Store):
+    keys = ["10", "2", "zeta", "alpha", "1"]
+    for key in keys:
+        store.put("pets", key, {"k": key})
+    assert [k for k, _ in store.items("pets")] == keys
+    assert store.items("empty") == []
+
+
+def test_delete_removes_only_that_record_and_reports_whether_it_existed(store: Store):
+    store.put("pets", "1", {"n": 1})
+    store.put("pets", "2", {"n": 2})
+    assert store.delete("pets", "1") is True
+    assert store.delete("pets", "1") is False
+    assert store.delete("pets", "missing") is False
+    assert store.get("pets", "1") is None
+    assert store.items("pets") == [("2", {"n": 2})]
+
+
+def test_reinserted_key_goes_to_the_end_of_the_order(store: Store):
+    for key in ("a", "b", "c"):
+        store.put("pets", key, {})
+    store.delete("pets", "a")
+    store.put("pets", "a", {})
+    assert [k for k, _ in store.items("pets")] == ["b", "c", "a"]
+
+
+def test_next_id_counts_up_per_sequence(store: Store):
+    assert [store.next_id("pets") for _ in range(3)] == [1, 2, 3]
+    assert store.next_id("cats") == 1, "sequences are independent"
+
+
+def test_next_id_is_never_reused_after_delete(store: Store):
+    ids = [store.next_id("pets") for _ in range(3)]
+    for item_id in ids:
+        store.put("pets", str(item_id), {})
+    store.delete("pets", str(ids[-1]))
+    assert store.next_id("pets") == 4
+
+
+def test_next_id_respects_the_floor_and_never_goes_back(store: Store):
+    assert store.next_id("pets", floor=41) == 42
+    assert store.next_id("pets") == 43
+    assert store.next_id("pets", floor=5) == 44, "a floor below the sequence must not move it back"
+
+
+def test_meta_round_trips_json_values(store: Store):
+    assert store.get_meta("clock") is None
+    store.set_meta("clock", {"now": 1.5, "frozen": True})
+    store.set_meta("seed", 7)
+    assert store.get_meta("clock") == {"now": 1.5, "frozen": True}
+    assert store.get_meta("seed") == 7
+
+
+def _fill(store: Store) -> None:
+    store.put("pets", "2", {"name": "b"})
+    store.put("pets", "1", {"name": "a"})
+    store.put("/v3/fleet", "x", {"nested": {"list": [1, 2, None]}})
+    store.next_id("id:pets", floor=2)
+    store.set_meta("seed", 3)
+
+
+def test_export_then_load_reproduces_everything_in_order(store: Store, tmp_path: Path):
+    _fill(store)
+    snapshot = store.export()
+    assert snapshot["collections"]["pets"] == {"2": {"name": "b"}, "1": {"name": "a"}}
+    assert snapshot["sequences"] == {"id:pets": 3}
+    assert snapshot["meta"] == {"seed": 3}
+    for other in (MemoryStore(), SqliteStore(tmp_path / "other.sqlite")):
+        other.put("stale", "1", {"gone": True})
+        other.load(snapshot)
+        assert other.export() == snapshot
+        assert [k for k, _ in other.items("pets")] == ["2", "1"]
+        assert other.get("stale", "1") is None, "load replaces everything"
+        assert other.next_id("id:pets") == 4
+        other.close()
+
+
+def test_clear_empties_the_store(store: Store):
+    assert store.is_empty()
+    _fill(store)
+    assert not store.is_empty()
+    store.clear()
+    assert store.is_empty()
+    assert store.export() == {"collections": {}, "sequences": {}, "meta": {}}
+
+
+def test_nested_transactions_commit_together(store: Store):
+    with store.transaction():
+        store.put("pets", "1", {})
+        with store.transaction():
+            store.put("pets", "2", {})
+    assert [k for k, _ in store.items("pets")] == ["1", "2"]
+
+
+def test_sqlite_transaction_rolls_back_every_write_on_exception(tmp_path: Path):
+    store = SqliteStore(tmp_path / "s.sqlite")
+    store.put("pets", "1", {"name": "kept"})
+    with pytest.raises(RuntimeError, match="boom"), store.transaction():
+        store.put("pets", "1", {"name": "overwritten"})
+        store.put("pets", "2", {"name": "new"})
+        store.next_id("id:pets")
+        with store.transaction():
+            store.delete("pets", "1")
+        raise RuntimeError("boom")
+    assert store.items("pets") == [("1", {"name": "kept"})]
+    assert store.next_id("id:pets") == 1, "the sequence bump inside the failed transaction is undone"
+    store.put("pets", "3", {})  # the connection is usable after a rollback
+    assert store.get("pets", "3") == {}
+    store.close()
+
+
+def test_sqlite_reopened_on_the_same_file_sees_every_acknowledged_write(tmp_path: Path):
+    path = tmp_path / "s.sqlite"
+    first = SqliteStore(path)
+    for n in range(1, 6):
+        first.put("pets", str(first.next_id("id:pets")), {"n": n})
+    first.delete("pets", "2")
+    first.put("pets", "3", {"n": "updated"})
+    first.set_meta("clock", {"now": 10})
+    expected = first.export()
+    # No close(): a crashed process never gets to close, so each write must already be durable.
+    second = SqliteStore(path)
+    assert second.export() == expected
+    assert [k for k, _ in second.items("pets")] == ["1", "3", "4", "5"]
+    assert second.next_id("id:pets") == 6, "ids handed out before the reopen are never reused"
+    second.close()
+    first.close()
+
+
+def test_open_store_picks_memory_without_a_path_and_sqlite_with_one(tmp_path: Path):
+    assert isinstance(open_store(None), MemoryStore)
+    sqlite = open_store(tmp_path / "x.sqlite")
+    assert isinstance(sqlite, SqliteStore)
+    sqlite.close()
