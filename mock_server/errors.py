@@ -83,7 +83,9 @@ def generic_body(op: Operation | None, status: int, rejection: Rejection, fakes:
         types = op.content_types(status)
         media = types[0] if types else None
         if media and media.split(";")[0] in _TEXT_TYPES:
-            return rejection.message, media
+            # The message, unless the documented schema fixes the text (e.g. an enum of one).
+            text_schema = ((op.response(status) or {}).get("content") or {})[media].get("schema") or {}
+            return fakes.conform(rejection.message, text_schema, "error", op.id, status), media
     if schema is None and error_schemas:
         schema = error_schemas[0]
     if schema is None:

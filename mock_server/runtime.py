@@ -150,16 +150,24 @@ class Runtime:
         return errors.ErrorReply(status, errors.encode(body, media), media, headers, documented)
 
     def documented_headers(self, op: spec.Operation | None, status: int, present: dict, key: Any) -> dict:
-        """Values for the response headers the spec requires and the reply did not set."""
+        """Values for documented response headers the reply did not set: every required one, and
+        every one the spec gives an example for (what the vendor sends, e.g. WWW-Authenticate)."""
         if op is None:
             return {}
         out = {}
         have = {h.lower() for h in present}
         for name, header in ((op.response(status) or {}).get("headers") or {}).items():
             header = self.spec.resolver.resolve(header)
-            if name.lower() in have or name.lower() == "content-type" or not header.get("required"):
+            schema = self.spec.resolver.resolve(header.get("schema", {"type": "string"}))
+            example = header.get("example", schema.get("example"))
+            if name.lower() in have or name.lower() == "content-type":
                 continue
-            value = self.fakes.generate(header.get("schema", {"type": "string"}), "header", op.id, name, key)
+            if example is not None:
+                value = example
+            elif header.get("required"):
+                value = self.fakes.generate(schema, "header", op.id, name, key)
+            else:
+                continue
             out[name] = str(value).lower() if isinstance(value, bool) else str(value)
         return out
 

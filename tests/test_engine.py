@@ -753,3 +753,40 @@ def test_bad_input_gets_a_documented_4xx_never_a_500(hostile_target, case):
         assert expected in DOCUMENTED[entry["operationId"]], f"{case}: {expected} is not documented"
         assert entry["response"] == "valid", f"{case}: the error response itself broke the spec: {entry}"
         assert response.json()["code"] == expected, "the API's documented Error body"
+
+
+CHALLENGE_SPEC = """
+openapi: 3.0.3
+info: {title: Challenge, version: "1"}
+security: [{basicAuth: []}]
+paths:
+  /ping:
+    get:
+      operationId: ping
+      responses:
+        "200":
+          description: pong
+          content: {application/json: {schema: {type: string, enum: [pong]}}}
+        "401":
+          description: Dropwizard's default challenge
+          headers:
+            WWW-Authenticate: {schema: {type: string, example: 'Basic realm="realm"'}}
+          content:
+            text/plain:
+              schema: {type: string, enum: [Credentials are required to access this resource.]}
+components:
+  securitySchemes:
+    basicAuth: {type: http, scheme: basic}
+"""
+
+
+def test_text_error_body_and_example_headers_follow_the_documented_response(serve, tmp_path):
+    spec = tmp_path / "challenge.yaml"
+    spec.write_text(CHALLENGE_SPEC)
+    server = serve("--spec", str(spec), "--strict")
+    response = server.client().get("/ping")
+    assert response.status_code == 401
+    assert response.headers["content-type"].startswith("text/plain")
+    assert response.text == "Credentials are required to access this resource."
+    assert response.headers["www-authenticate"] == 'Basic realm="realm"'
+    assert server.client().get("/ping", auth=("u", "p")).json() == "pong"
