@@ -32,6 +32,7 @@ from connexion.middleware.server_error import ServerErrorMiddleware
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from starlette.datastructures import Headers
 from starlette.formparsers import MultiPartException
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -273,8 +274,6 @@ class Authenticate:
         op = state.operation
         if scope["type"] == "http" and op is not None:
             headers = Headers(scope=scope)
-            from starlette.requests import Request
-
             request = Request(scope)
             schemes = {name: self.rt.spec.security_scheme(name) for req in op.security for name in req}
             state.credentials = auth.credentials(op.security, schemes, headers, request.query_params,

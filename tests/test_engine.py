@@ -790,3 +790,48 @@ def test_text_error_body_and_example_headers_follow_the_documented_response(serv
     assert response.text == "Credentials are required to access this resource."
     assert response.headers["www-authenticate"] == 'Basic realm="realm"'
     assert server.client().get("/ping", auth=("u", "p")).json() == "pong"
+
+
+def test_several_specs_are_served_together(serve, tmp_path):
+    pets = tmp_path / "pets.yaml"
+    pets.write_text(PETS_SPEC)
+    challenge = tmp_path / "challenge.yaml"
+    challenge.write_text(CHALLENGE_SPEC)
+    server = serve("--spec", str(pets), "--spec", str(challenge), "--strict")
+    health = server.client().get("/__admin/health").json()
+    assert health["apis"] == ["challenge", "pets"]
+    assert server.client().get("/ping", auth=("u", "p")).json() == "pong"
+    assert server.client(headers=KEY).get("/pets").status_code == 200
+    served = server.client().get("/openapi.json").json()
+    assert {"/ping", "/pets", "/pets/{petId}"} <= set(served["paths"])
+
+
+STORE_SPEC = """
+openapi: 3.0.3
+info: {title: Store, version: "1"}
+paths:
+  /store/pets:
+    get:
+      operationId: listStorePets
+      responses:
+        "200":
+          description: Pets on sale
+          content: {application/json: {schema: {type: array, items: {$ref: "#/components/schemas/Pet"}}}}
+components:
+  schemas:
+    Pet: {type: object, required: [sku], properties: {sku: {type: string, pattern: "^SKU-[0-9]{4}$"}}}
+"""
+
+
+def test_a_component_clashing_between_served_specs_is_renamed_and_both_shapes_are_served(serve, tmp_path):
+    (tmp_path / "pets.yaml").write_text(PETS_SPEC)
+    (tmp_path / "store.yaml").write_text(STORE_SPEC)
+    server = serve("--spec", str(tmp_path / "pets.yaml"), "--spec", str(tmp_path / "store.yaml"), "--strict")
+    schemas = server.client().get("/openapi.json").json()["components"]["schemas"]
+    assert "Pet" in schemas and "store_Pet" in schemas
+    assert schemas["store_Pet"]["required"] == ["sku"]
+    on_sale = server.client().get("/store/pets")
+    assert on_sale.status_code == 200 and all(p["sku"].startswith("SKU-") for p in on_sale.json())
+    with server.client(headers=KEY) as client:
+        pet = client.get(f"/pets/{create(client, name='Rex')['id']}").json()
+    assert pet["name"] == "Rex" and "sku" not in pet
