@@ -41,7 +41,7 @@ from mock_server.domain import Call
 from mock_server.errors import Rejection
 from mock_server.fakes import Resolver
 from mock_server.runtime import Runtime, ServeConfig
-from mock_server.spec import Operation, template_params, undeclared_path_param
+from mock_server.spec import Operation, as_openapi_30, template_params, undeclared_path_param
 
 log = logging.getLogger("mock_server")
 ADMIN_PREFIX = "/__admin"
@@ -402,8 +402,10 @@ async def _replay(send: Send, status: int, headers: list, body: bytes) -> None:
 
 
 def _connexion_view(doc: dict) -> dict:
-    """The document Connexion serves: security is ours (Authenticate), so Connexion sees none, and
-    each operation's path parameters are exactly its template's (published specs misname some)."""
+    """The document Connexion serves: OpenAPI 3.0 (a 3.1 document is translated), no security
+    (Authenticate does it), and each operation's path parameters exactly its template's
+    (published specs misname some)."""
+    doc = as_openapi_30(doc)
     view = {**doc, "paths": {}}
     resolver = Resolver(doc)
     for path, item in doc.get("paths", {}).items():

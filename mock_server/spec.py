@@ -151,6 +151,48 @@ class SpecIndex:
         return self.resolver.resolve((self.doc.get("components") or {}).get("securitySchemes", {}).get(name, {}))
 
 
+def as_openapi_30(doc: dict) -> dict:
+    """An OpenAPI 3.0 rendering of a 3.1 document, for Connexion 3 (which validates and serves 3.0
+    only). Schemas keep their meaning: ``type: [T, "null"]`` -> ``nullable``, numeric
+    ``exclusiveMinimum/Maximum`` -> the 3.0 boolean form, ``const`` -> a one-value ``enum``.
+    Responses are still checked against the original document by openapi-core."""
+    if not str(doc.get("openapi", "")).startswith("3.1"):
+        return doc
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        if not isinstance(node, dict):
+            return node
+        out = {k: walk(v) for k, v in node.items() if k not in ("$schema", "$id", "webhooks")}
+        kinds = out.get("type")
+        if isinstance(kinds, list):
+            real = [k for k in kinds if k != "null"]
+            if "null" in kinds:
+                out["nullable"] = True
+            if len(real) == 1:
+                out["type"] = real[0]
+            else:
+                del out["type"]
+                if len(real) > 1:
+                    out["anyOf"] = [{"type": k} for k in real]
+        for bound, exclusive in (("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum")):
+            value = out.get(exclusive)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                out[bound], out[exclusive] = value, True
+        if "const" in out:
+            out["enum"] = [out.pop("const")]
+        if isinstance(out.get("examples"), list):
+            examples = out.pop("examples")
+            if examples:
+                out.setdefault("example", examples[0])
+        return out
+
+    converted = walk(doc)
+    converted["openapi"] = "3.0.3"
+    return converted
+
+
 def _common_prefix(a: str, b: str) -> str:
     segments = []
     for x, y in zip(a.split("/"), b.split("/"), strict=False):

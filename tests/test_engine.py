@@ -835,3 +835,57 @@ def test_a_component_clashing_between_served_specs_is_renamed_and_both_shapes_ar
     with server.client(headers=KEY) as client:
         pet = client.get(f"/pets/{create(client, name='Rex')['id']}").json()
     assert pet["name"] == "Rex" and "sku" not in pet
+
+
+NOTES_31 = """
+openapi: 3.1.0
+info: {title: Notes, version: "1"}
+paths:
+  /notes:
+    post:
+      operationId: createNote
+      requestBody:
+        required: true
+        content: {application/json: {schema: {$ref: "#/components/schemas/NewNote"}}}
+      responses:
+        "201": {description: created, content: {application/json: {schema: {$ref: "#/components/schemas/Note"}}}}
+        "400": {description: bad}
+    get:
+      operationId: listNotes
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {type: array, items: {$ref: "#/components/schemas/Note"}}}}}
+  /notes/{noteId}:
+    get:
+      operationId: getNote
+      parameters: [{name: noteId, in: path, required: true, schema: {type: integer}}]
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {$ref: "#/components/schemas/Note"}}}}
+        "404": {description: missing}
+components:
+  schemas:
+    NewNote: {type: object, required: [text], properties: {text: {type: string}, tag: {type: ["string", "null"]}}}
+    Note:
+      type: object
+      required: [id, text, createdAt]
+      properties:
+        id: {type: integer}
+        text: {type: string}
+        tag: {type: ["string", "null"]}
+        createdAt: {type: string, format: date-time}
+        score: {type: number, exclusiveMinimum: 0, exclusiveMaximum: 10}
+"""
+
+
+def test_an_openapi_31_document_is_served_statefully_and_validated(serve, tmp_path):
+    (tmp_path / "notes.yaml").write_text(NOTES_31)
+    server = serve("--spec", str(tmp_path / "notes.yaml"), "--strict")
+    client = server.client()
+    created = client.post("/notes", json={"text": "hi", "tag": None})
+    assert created.status_code == 201 and created.json()["tag"] is None
+    note = created.json()
+    assert client.get(f"/notes/{note['id']}").json() == note
+    assert 0 < note["score"] < 10
+    assert client.post("/notes", json={"text": "x", "tag": 5}).status_code == 400
+    assert client.get("/notes/999").status_code == 404
+    verdicts = {e["response"] for e in client.get("/__admin/requests").json()}
+    assert verdicts == {"valid"}
