@@ -853,7 +853,9 @@ paths:
     get:
       operationId: listNotes
       responses:
-        "200": {description: ok, content: {application/json: {schema: {type: array, items: {$ref: "#/components/schemas/Note"}}}}}
+        "200":
+          description: ok
+          content: {application/json: {schema: {type: array, items: {$ref: "#/components/schemas/Note"}}}}
   /notes/{noteId}:
     get:
       operationId: getNote
