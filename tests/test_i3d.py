@@ -342,3 +342,34 @@ def test_every_response_of_a_session_conformed_to_the_spec(server, i3d):
     checked = [e for e in journal if e["operationId"]]
     assert checked and all(e["response"] == "valid" for e in checked), [
         e for e in checked if e["response"] != "valid"]
+
+
+# -- i3D's full official spec: the single-instance endpoints share the same tasks ----------------
+@pytest.fixture(scope="module")
+def official(request):
+    from .conftest import CLOCK_START, OFFICIAL_I3D, start_server
+
+    server = start_server("--spec", str(OFFICIAL_I3D), "--strict", "--frozen-clock", "--clock-start", str(CLOCK_START))
+    request.addfinalizer(server.kill)
+    return server
+
+
+@pytest.mark.parametrize(("action", "body", "template"), [
+    ("start", None, 1), ("stop", {"methodId": 2, "timeout": 60}, 2), ("restart", {}, 3),
+    ("deploy", {"applicationBuildId": "7001"}, 4)])
+def test_single_instance_shortcuts_create_a_task_of_their_template(official, action, body, template):
+    i3d = I3D(official)
+    response = i3d.http.post(f"/v3/applicationInstance/1007/{action}", json=body) if body is not None \
+        else i3d.http.post(f"/v3/applicationInstance/1007/{action}")
+    assert response.status_code == 200, response.text
+    (task,) = response.json()
+    assert (task["entityId"], task["name"], task["resultCode"]) == (1007, TEMPLATES[template]["name"], 1)
+    assert task["id"] in [t["id"] for t in i3d.http.get(TASKS).json()]
+    assert i3d.http.get("/v3/applicationInstance/1007/task").json()[0] == task
+    assert I3D(official, OTHER_TOKEN).http.get("/v3/applicationInstance/1007/task").json() == []
+
+
+def test_single_instance_endpoints_404_on_an_unknown_instance(official):
+    i3d = I3D(official)
+    assert i3d.http.post("/v3/applicationInstance/4242/start").status_code == 404
+    assert i3d.http.get("/v3/applicationInstance/4242/task").json()["errorCode"] == 10001

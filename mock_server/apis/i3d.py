@@ -18,7 +18,10 @@ api = DomainAPI("i3d", servers=["https://api.i3d.net"])
 
 ACCOUNTS, TEMPLATES, INSTANCES = "i3d/accounts", "i3d/templates", "i3d/instances"
 TASKS, BATCHES, SETTINGS = "i3d/tasks", "i3d/batches", "i3d/settings"
-LIST_LIMIT = 100
+LIST_LIMIT, INSTANCE_LIST_LIMIT = 100, 50
+# Defaults of the single-instance shortcuts (i3D: timeout defaults to 1800 s; the stop method
+# falls back to the build's or application's, whose id the mock cannot know).
+DEFAULT_STOP = {"methodId": "default", "timeout": "1800"}
 PENDING, RUNNING, PAUSED, CANCELLED, FAILED, DONE = 0, 1, 2, 125, 126, 127
 FINISHED = (CANCELLED, FAILED, DONE)
 
@@ -273,6 +276,57 @@ def list_batches(call: Call) -> Reply:
 @api.operation("getApplicationInstanceTaskBatch")
 def get_batch(call: Call) -> Reply:
     return Reply(200, [_batch_status(call.rt, _owned(call, BATCHES, "taskBatchId", "taskBatchId"))])
+
+
+# -- the single-instance endpoints of i3D's full spec (served with --spec) ------------------------
+def _instance(call: Call) -> int:
+    instance_id = str(call.path_params["applicationInstanceId"])
+    if not instance_id.isdigit() or call.rt.store.get(INSTANCES, instance_id) is None:
+        raise Rejection("not_found", "Invalid applicationInstanceId", property="applicationInstanceId")
+    return int(instance_id)
+
+
+@api.operation("getApplicationInstanceTasksByApplicationInstanceId")
+def list_instance_tasks(call: Call) -> Reply:
+    entity = _instance(call)
+    own = [t for t in _newest(call.rt, TASKS, call.principal) if t["entityId"] == entity]
+    return Reply(200, [_status(call.rt, t) for t in own[:INSTANCE_LIST_LIMIT]])
+
+
+def _shortcut(call: Call, name: str, params: dict[str, Any]) -> Reply:
+    entity = _instance(call)
+    template = next((t for _, t in call.rt.store.items(TEMPLATES) if t.get("shortcut") == name), None)
+    if template is None:
+        raise Rejection("invalid", f"No task template runs {name!r}")
+    request = {"taskTemplateId": str(template["id"]), "applicationInstanceIds": [str(entity)],
+               "taskActionParam": [{"paramName": k, "paramValue": str(v)} for k, v in params.items()]}
+    batch = create_batch(call.rt, call.principal, request, call.rt.clock.now())
+    return Reply(200, [_status(call.rt, call.rt.store.get(TASKS, str(batch["taskIds"][0])))])
+
+
+def _stop_params(call: Call) -> dict[str, Any]:
+    body = call.body if isinstance(call.body, dict) else {}
+    return {**DEFAULT_STOP, **{k: body[k] for k in ("methodId", "timeout") if body.get(k) is not None}}
+
+
+@api.operation("createApplicationInstanceStart")
+def start_instance(call: Call) -> Reply:
+    return _shortcut(call, "start", {})
+
+
+@api.operation("createApplicationInstanceStop")
+def stop_instance(call: Call) -> Reply:
+    return _shortcut(call, "stop", _stop_params(call))
+
+
+@api.operation("createApplicationInstanceRestart")
+def restart_instance(call: Call) -> Reply:
+    return _shortcut(call, "restart", _stop_params(call))
+
+
+@api.operation("createApplicationInstanceDeploy")
+def deploy_instance(call: Call) -> Reply:
+    return _shortcut(call, "deploy", {**DEFAULT_STOP, "buildId": call.body["applicationBuildId"]})
 
 
 # -- seed -----------------------------------------------------------------------------------------
