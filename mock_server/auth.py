@@ -52,7 +52,7 @@ def _extract(name: str, scheme: dict, headers: Mapping[str, str], query: Mapping
 
 
 def credentials(requirements: list[dict], schemes: Mapping[str, dict], headers: Mapping[str, str],
-                query: Mapping[str, str], cookies: Mapping[str, str]) -> list[Credential] | None:
+                query: Mapping[str, str], cookies: Mapping[str, str]) -> list[Credential]:
     """The credentials of the first requirement fully present (``[]`` if the operation is open),
     or raise ``Rejection('unauthenticated')`` when no requirement is met."""
     if not requirements:

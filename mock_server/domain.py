@@ -14,10 +14,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mock_server.errors import Rejection
-
 if TYPE_CHECKING:
     from mock_server.auth import Credential
+    from mock_server.errors import Rejection
     from mock_server.runtime import Runtime
     from mock_server.spec import Operation
 
@@ -34,10 +33,6 @@ class Call:
     principal: str
     credentials: list[Credential]
     rt: Runtime
-
-    def reject(self, kind: str, message: str, **kwargs: Any) -> Rejection:
-        """Build a rejection to ``raise``; ``errors`` turns it into a documented status."""
-        return Rejection(kind, message, **kwargs)
 
 
 @dataclass

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +29,6 @@ class Operation:
     security: list[dict]
     responses: dict[str, dict]
     request_body: dict | None
-    literal_segments: int = 0
-    regex: re.Pattern = field(default=re.compile(""), repr=False)
 
     def documented(self, status: int) -> bool:
         return str(status) in self.responses or f"{str(status)[0]}XX" in self.responses
@@ -120,12 +118,11 @@ class SpecIndex:
         security = raw.get("security", self.doc.get("security", []))
         body = self.resolver.resolve(raw["requestBody"]) if "requestBody" in raw else None
         responses = {str(s): self.resolver.resolve(r) for s, r in (raw.get("responses") or {}).items()}
-        regex, literals = _compile(path)
         return Operation(
             id=raw.get("operationId") or f"{method.upper()} {path}",
             method=method, path=path, api=raw.get("x-api", "default"), raw=raw,
             parameters=list(params.values()), security=security or [], responses=responses,
-            request_body=body, literal_segments=literals, regex=regex,
+            request_body=body,
         )
 
     def match(self, path: str) -> tuple[dict[str, Operation], dict[str, str]] | None:
