@@ -72,11 +72,60 @@ class Store(ABC):
 
 
 class MemoryStore(Store):
+    """Everything in dicts. A transaction keeps an undo log, so a failed request (an exception
+    inside ``transaction()``) leaves no trace, as with SQLite."""
+
     def __init__(self) -> None:
         super().__init__()
         self._collections: dict[str, dict[str, str]] = {}
         self._sequences: dict[str, int] = {}
         self._meta: dict[str, str] = {}
+        self._undo: dict | None = None
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self.lock:
+            outer = self._undo is None
+            if outer:
+                self._undo = {"collections": {}}
+            try:
+                yield
+            except BaseException:
+                if outer:
+                    self._rollback()
+                raise
+            finally:
+                if outer:
+                    self._undo = None
+
+    def _save(self, collection: str | None = None, part: str | None = None) -> None:
+        """Remember the state about to change, the first time it changes in a transaction."""
+        undo = self._undo
+        if undo is None or "all" in undo:
+            return
+        if collection is not None and collection not in undo["collections"]:
+            rows = self._collections.get(collection)
+            undo["collections"][collection] = None if rows is None else dict(rows)
+        elif part == "sequences":
+            undo.setdefault("sequences", dict(self._sequences))
+        elif part == "meta":
+            undo.setdefault("meta", dict(self._meta))
+        elif part == "all":
+            undo["all"] = ({c: dict(r) for c, r in self._collections.items()}, dict(self._sequences),
+                           dict(self._meta))
+
+    def _rollback(self) -> None:
+        undo = self._undo
+        if "all" in undo:
+            collections, self._sequences, self._meta = undo["all"]
+            self._collections = collections
+        for collection, rows in undo["collections"].items():
+            if rows is None:
+                self._collections.pop(collection, None)
+            else:
+                self._collections[collection] = rows
+        self._sequences = undo.get("sequences", self._sequences)
+        self._meta = undo.get("meta", self._meta)
 
     def get(self, collection: str, key: str) -> dict | None:
         with self.lock:
@@ -86,10 +135,12 @@ class MemoryStore(Store):
     def put(self, collection: str, key: str, value: dict) -> None:
         raw = json.dumps(value)  # store a copy: callers may keep mutating their dict
         with self.lock:
+            self._save(collection)
             self._collections.setdefault(collection, {})[key] = raw
 
     def delete(self, collection: str, key: str) -> bool:
         with self.lock:
+            self._save(collection)
             return self._collections.get(collection, {}).pop(key, None) is not None
 
     def items(self, collection: str) -> list[tuple[str, dict]]:
@@ -99,6 +150,7 @@ class MemoryStore(Store):
 
     def next_id(self, sequence: str, floor: int = 0) -> int:
         with self.lock:
+            self._save(part="sequences")
             value = max(self._sequences.get(sequence, 0), floor) + 1
             self._sequences[sequence] = value
             return value
@@ -110,6 +162,7 @@ class MemoryStore(Store):
 
     def set_meta(self, key: str, value: Any) -> None:
         with self.lock:
+            self._save(part="meta")
             self._meta[key] = json.dumps(value)
 
     def export(self) -> dict:
@@ -123,6 +176,7 @@ class MemoryStore(Store):
 
     def load(self, snapshot: dict) -> None:
         with self.lock:
+            self._save(part="all")
             self._collections = {c: {k: json.dumps(v) for k, v in rows.items()}
                                  for c, rows in (snapshot.get("collections") or {}).items()}
             self._sequences = {k: int(v) for k, v in (snapshot.get("sequences") or {}).items()}

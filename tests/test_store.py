@@ -131,8 +131,7 @@ def test_nested_transactions_commit_together(store: Store):
     assert [k for k, _ in store.items("pets")] == ["1", "2"]
 
 
-def test_sqlite_transaction_rolls_back_every_write_on_exception(tmp_path: Path):
-    store = SqliteStore(tmp_path / "s.sqlite")
+def test_transaction_rolls_back_every_write_on_exception(store: Store):
     store.put("pets", "1", {"name": "kept"})
     with pytest.raises(RuntimeError, match="boom"), store.transaction():
         store.put("pets", "1", {"name": "overwritten"})
@@ -143,9 +142,21 @@ def test_sqlite_transaction_rolls_back_every_write_on_exception(tmp_path: Path):
         raise RuntimeError("boom")
     assert store.items("pets") == [("1", {"name": "kept"})]
     assert store.next_id("id:pets") == 1, "the sequence bump inside the failed transaction is undone"
-    store.put("pets", "3", {})  # the connection is usable after a rollback
+    store.put("pets", "3", {})  # the store is usable after a rollback
     assert store.get("pets", "3") == {}
-    store.close()
+    assert [k for k, _ in store.items("pets")] == ["1", "3"], "insertion order survives the rollback"
+
+
+def test_a_failed_transaction_that_replaced_everything_restores_the_old_state(store: Store):
+    store.put("pets", "1", {"name": "kept"})
+    store.set_meta("clock", {"now": 1})
+    before = store.export()
+    with pytest.raises(RuntimeError), store.transaction():
+        store.put("pets", "2", {"name": "written before the load"})
+        store.load({"collections": {"cats": {"9": {}}}, "sequences": {"id:cats": 9}})
+        store.put("cats", "10", {})
+        raise RuntimeError("boom")
+    assert store.export() == before
 
 
 def test_sqlite_reopened_on_the_same_file_sees_every_acknowledged_write(tmp_path: Path):
