@@ -6,6 +6,8 @@ Independent of the fake generator on purpose: a bug in ``fakes.conform`` cannot 
 from __future__ import annotations
 
 import copy
+import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,11 +56,28 @@ def _without_servers(doc: dict) -> dict:
 
 
 class ResponseChecker:
-    def __init__(self, doc: dict) -> None:
+    """Verdicts are memoized: validation is a pure function of (operation, status, headers, body),
+    and clients polling a task receive the same body many times."""
+
+    def __init__(self, doc: dict, memo_size: int = 2048) -> None:
         self.api = OpenAPI.from_dict(_without_servers(doc), config=Config(spec_validator_cls=None))
+        self._memo: OrderedDict[tuple, str] = OrderedDict()
+        self._memo_size = memo_size
 
     def check(self, op: Operation, status: int, raw_headers: list[tuple[bytes, bytes]], body: bytes) -> str:
         """'' when the response conforms, else a one-line description of what is wrong."""
+        key = (op.method, op.path, status, tuple(raw_headers), hashlib.blake2b(body, digest_size=16).digest())
+        verdict = self._memo.get(key)
+        if verdict is None:
+            verdict = self._check(op, status, raw_headers, body)
+            self._memo[key] = verdict
+            if len(self._memo) > self._memo_size:
+                self._memo.popitem(last=False)
+        else:
+            self._memo.move_to_end(key)
+        return verdict
+
+    def _check(self, op: Operation, status: int, raw_headers: list[tuple[bytes, bytes]], body: bytes) -> str:
         headers = Headers(raw=raw_headers)
         media = headers.get("content-type", "").split(";")[0].strip()
         path = op.path
