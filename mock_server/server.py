@@ -31,8 +31,9 @@ def run(config: ServeConfig, log_level: str = "warning") -> int:
     except (MergeError, OSError) as exc:
         print(f"mock-server: cannot serve: {exc}", file=sys.stderr)
         return 2
+    # A stop waits for in-flight requests, but never more than a few seconds for a stuck client.
     server = _Server(uvicorn.Config(MockApp(rt), host=config.host, port=config.port, log_level=log_level,
-                                    access_log=False, lifespan="on"))
+                                    access_log=False, lifespan="on", timeout_graceful_shutdown=5))
     try:
         server.run()
     finally:
