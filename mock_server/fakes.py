@@ -24,7 +24,9 @@ from faker import Faker
 # Generated timestamps are anchored here, not on the clock, so fixtures never depend on when they ran.
 BASE_EPOCH = 1767225600  # 2026-01-01T00:00:00Z
 MAX_DEPTH = 8
-_TS_NAME = re.compile(r"(At|Date|Time|time|date|timestamp|Timestamp|_at|_on)$")
+def _is_timestamp_name(name: str | None) -> bool:
+    """createdAt, finishedAt, created_at, lastTimestamp: a point in time."""
+    return bool(name) and (name.endswith("At") or name.lower().endswith(("_at", "timestamp")))
 _UNSET = object()
 
 
@@ -355,7 +357,7 @@ class Fakes:
 
     def _gen_integer(self, schema: dict, rng: random.Random, name: str | None) -> int:
         low, high = self._bounds(schema, integer=True)
-        if name and _TS_NAME.search(name) and "At" in name or (name or "").lower().endswith("timestamp"):
+        if _is_timestamp_name(name):
             preferred = (BASE_EPOCH, BASE_EPOCH + 365 * 86400)
         elif name and (name == "id" or name.endswith(("Id", "_id", "ID"))):
             preferred = (1, 99999)
@@ -437,7 +439,7 @@ class Fakes:
                 return rstr.Rstr(rng).xeger(pattern)
             except Exception:  # noqa: BLE001 - an exotic regex; fall through to heuristics
                 pass
-        if fmt == "date-time" or (not fmt and name and _TS_NAME.search(name) and "At" in name):
+        if fmt == "date-time" or (not fmt and _is_timestamp_name(name)):
             moment = BASE_EPOCH + rng.randint(0, 365 * 86400)
             return dt.datetime.fromtimestamp(moment, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         if fmt == "date":

@@ -146,7 +146,7 @@ def _newest(rt: Any, collection: str, account: str) -> list[dict]:
 
 
 # -- create ---------------------------------------------------------------------------------------
-def _positive_int(value: Any, prop: str) -> int:
+def _as_int(value: Any, prop: str) -> int:
     try:
         return int(str(value).strip())
     except ValueError:
@@ -165,7 +165,7 @@ def _targets(rt: Any, body: dict) -> list[int]:
     for prop in ("fleetId", "regionId"):
         if body.get(prop) in (None, ""):
             continue
-        wanted = _positive_int(body[prop], prop)
+        wanted = _as_int(body[prop], prop)
         if wanted > 0:
             matching = {i for i, inst in instances.items() if inst[prop] == wanted}
             if not matching:
