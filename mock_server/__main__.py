@@ -26,6 +26,7 @@ def _serve(args: argparse.Namespace) -> int:
         seed=args.seed, state=Path(args.state) if args.state else None, frozen_clock=args.frozen_clock,
         clock_start=args.clock_start, time_scale=args.time_scale, strict=args.strict,
         admin=True if args.admin else None, fixtures_dir=Path(args.fixtures),
+        vendor_dirs=[Path(v) for v in args.vendors or []],
     )
     return server.run(config, log_level=args.log_level)
 
@@ -75,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="enable /__admin/ even on a non-loopback host (always on for loopback)")
     serve.add_argument("--fixtures", default=str(FIXTURES_DIR), metavar="DIR",
                        help="fixtures directory (default: %(default)s)")
+    serve.add_argument("--vendors", action="append", metavar="DIR",
+                       help="also load vendor profiles (*.py exporting `vendor`) from DIR; repeatable")
     serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(func=_serve)
 

@@ -1,14 +1,19 @@
 """The app factory and the request pipeline, readable top to bottom.
 
-One request flows:
-  MockApp          admin API aside; journal; buffer the response; validate it (openapi-core)
-  ErrorMapping     any rejection below -> a documented status + the API's error body (errors.py)
-  SwaggerUI        /ui and /openapi.json
-  RouteGuard       wire rewrite (domain), 404 unknown path, 405 + Allow, path params, body limits
-  Routing          Connexion
-  Authenticate     each operation's security requirements (auth.py, domain authenticator)
-  RequestValidation  Connexion: parameters and body against the spec
-  dispatch         the domain handler for the operationId, else the generic engine (resources.py)
+One request flows through these stages, in this order:
+
+  MockApp     admin API aside; read the raw request once (any framing: Content-Length or chunked)
+  1 wire      the vendor's wire format -> (path, method, query, body) of the spec, as a child scope;
+              the raw request is kept untouched for later stages (signatures)
+  ErrorLayer  any rejection below -> a documented status + the API's error body (errors.py)
+  RouteGuard  404 unknown path, 405 + Allow, typed path parameters, body limits and media types
+  Routing     Connexion (its router and the spec)
+  2 identify  credentials -> a Caller, or the vendor's unauthenticated answer
+  3 validate  Connexion's request validation, structured rejections (request_validation.py)
+  4 access    the vendor's per-operation rules (roles, ownership, secrets), in its documented order
+  5 dispatch  the vendor handler for the operationId, else the generic engine (resources.py);
+              then the vendor's envelope and wire encoding
+  MockApp     the response check (openapi-core) and the journal; in --strict a violation is a 500
 """
 
 from __future__ import annotations
@@ -23,73 +28,243 @@ from urllib.parse import parse_qsl
 
 from connexion import AsyncApp
 from connexion import context as cx_context
-from connexion import exceptions as cx_exceptions
 from connexion.middleware.context import ContextMiddleware
 from connexion.middleware.lifespan import LifespanMiddleware
 from connexion.middleware.request_validation import RequestValidationMiddleware
 from connexion.middleware.routing import RoutingMiddleware
 from connexion.middleware.server_error import ServerErrorMiddleware
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
-from starlette.datastructures import Headers
-from starlette.formparsers import MultiPartException
+from starlette.datastructures import Headers, QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mock_server import auth, request_validation, response_check
-from mock_server.domain import Call
-from mock_server.errors import Rejection
+from mock_server import auth, replies, request_validation, response_check
+from mock_server.errors import Rejection, classify, excerpt
 from mock_server.fakes import Resolver
 from mock_server.runtime import Runtime, ServeConfig
 from mock_server.spec import Operation, as_openapi_30, template_params, undeclared_path_param
+from mock_server.vendor import ANONYMOUS, Caller, Context, Identity, RawRequest, Routed, Vendor
 
 log = logging.getLogger("mock_server")
 ADMIN_PREFIX = "/__admin"
-# Where Connexion's validation messages name the offending property.
-_PROPERTY = re.compile(r" - '([^']+)'$|^'([^']+)' is a required property|\('([^']+)' was unexpected\)")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_INTEGER = re.compile(r"[+-]?[0-9]+\Z")
+_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\Z")
 
 
 @dataclass
 class RequestState:
-    """What the pipeline learns about one request, shared by every layer through the scope."""
+    """What the pipeline learns about one request, shared by every stage through the scope."""
 
+    raw: RawRequest
+    body: bytes
     api: str = "default"
+    vendor: Vendor | None = None
     operation: Operation | None = None
     path_params: dict[str, Any] = field(default_factory=dict)
-    principal: str = auth.ANONYMOUS
     credentials: list = field(default_factory=list)
-    body: bytes = b""
+    caller: Caller = ANONYMOUS
     rejection: Rejection | None = None
     rejection_documented: bool = True
+    verdict: str = "unchecked"
+    too_large: bool = False   # the body was over the limit (and not read further)
 
 
 def _state(scope: Scope) -> RequestState:
-    return scope.setdefault("mock", RequestState())
+    return scope["mock"]
 
 
-# -- ErrorMapping ---------------------------------------------------------------------------------
-def as_rejection(exc: Exception) -> Rejection:
-    if isinstance(exc, Rejection):
-        return exc
-    if isinstance(exc, cx_exceptions.UnsupportedMediaTypeProblem):
-        return Rejection("unsupported_media", str(exc.detail))
-    if isinstance(exc, cx_exceptions.ProblemException) and exc.status_code < 500:
-        kinds = {400: "invalid", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
-                 405: "method_not_allowed", 413: "too_large", 415: "unsupported_media"}
-        detail = str(exc.detail or exc.title or "Bad request")
-        found = _PROPERTY.search(detail)
-        prop = next((g for g in found.groups() if g), None) if found else None
-        return Rejection(kinds.get(exc.status_code, "invalid"), detail, property=prop)
-    if isinstance(exc, cx_exceptions.Forbidden):
-        return Rejection("forbidden", "Forbidden")
-    if isinstance(exc, MultiPartException):
-        return Rejection("invalid", f"Malformed multipart body: {exc}")
-    log.exception("unexpected error while handling a request")
-    return Rejection("server_error", "Internal Server Error", status=500)
+# -- MockApp: read once, decode the wire, check and journal the answer ----------------------------
+class MockApp:
+    """The ASGI app ``mock-server serve`` runs."""
+
+    def __init__(self, rt: Runtime) -> None:
+        from mock_server import admin
+
+        self.rt = rt
+        self.checker = response_check.ResponseChecker(rt.doc)
+        self.connexion = self._connexion_app()
+        self.admin = admin.create_app(rt)
+        self.wires = [v for v in rt.vendors.values() if v.wire is not None]
+
+    def _connexion_app(self) -> AsyncApp:
+        rt = self.rt
+
+        def bind(cls):
+            return lambda app: cls(app, rt)
+
+        app = AsyncApp(__name__, middlewares=[
+            ServerErrorMiddleware, bind(ErrorLayer), SwaggerUIMiddleware, bind(RouteGuard),
+            RoutingMiddleware, bind(Identify), RequestValidationMiddleware,
+            LifespanMiddleware, ContextMiddleware,
+        ])
+        app.add_api(_connexion_view(rt.doc), resolver=lambda _op: make_dispatch(rt), strict_validation=False,
+                    validate_responses=False, validator_map=request_validation.VALIDATORS)
+        return app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.connexion(scope, receive, send)
+        path = scope["path"]
+        if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
+            if self.rt.config.admin_enabled:
+                return await self.admin(scope, receive, send)
+            return await Response(b'{"message":"admin API disabled"}', 404,
+                                  media_type="application/json")(scope, receive, send)
+        started = time.perf_counter()
+        body, too_large = await _read_body(receive, self.rt.config.max_body_bytes)
+        raw = RawRequest(method=scope["method"], path=path, query_string=scope.get("query_string", b""),
+                         headers=tuple((k.decode("latin-1").lower(), v.decode("latin-1"))
+                                       for k, v in scope.get("headers", [])),
+                         body=body, client=scope.get("client"))
+        state = RequestState(raw=raw, body=body, too_large=too_large)
+        try:
+            routed = self._decode(raw, state)
+        except Rejection as rejection:
+            status, headers, out = self._refuse(state, rejection)
+        else:
+            child = _child_scope(scope, routed, state)
+            status, headers, out = await _capture(self.connexion, child, _replay(state.body))
+            status, headers, out = self._check(state, status, headers, out)
+        self._journal(raw, state, status, started)
+        await _send(send, status, headers, out)
+
+    def _decode(self, raw: RawRequest, state: RequestState) -> Routed:
+        """Stage 1, wire: the first vendor whose wire format claims the request routes it."""
+        for vendor in self.wires:
+            try:
+                routed = vendor.wire.decode(raw)
+            except Rejection:
+                state.api, state.vendor = vendor.name, vendor
+                raise
+            if routed is not None:
+                state.api, state.vendor = vendor.name, vendor
+                return routed
+        return Routed(raw.method, raw.path, raw.query_string)
+
+    def _refuse(self, state: RequestState, rejection: Rejection) -> tuple[int, list, bytes]:
+        state.rejection = rejection
+        if state.vendor is None:
+            state.api = self.rt.spec.api_for_path(state.raw.path)
+        reply = self.rt.errors.reply(None, state.api, rejection, state.raw)
+        return reply.status, _header_list(reply.headers, reply.media_type), reply.body
+
+    def _check(self, state: RequestState, status: int, headers: list, body: bytes) -> tuple[int, list, bytes]:
+        """The response check: every answer of a served operation against the spec."""
+        op = state.operation
+        state.verdict = "unchecked"
+        if op is None:
+            return status, headers, body
+        if not state.rejection_documented:
+            state.verdict = ("undocumented status: the spec documents no status for this "
+                             f"{state.rejection.kind} rejection")
+            log.warning("%s %s -> %s: %s", op.method.upper(), op.path, status, state.verdict)
+            return status, headers, body
+        problems = self.checker.check(op, status, headers, body)
+        state.verdict = "valid" if not problems else "invalid: " + problems
+        if not problems:
+            return status, headers, body
+        log.error("response violates the spec: %s %s -> %s: %s", op.method.upper(), op.path, status, problems)
+        if not self.rt.config.strict:
+            return status, headers, body
+        reply = self.rt.errors.reply(op, state.api, Rejection(
+            "server_error", "The mock produced a response that violates the spec", status=500), state.raw,
+            extra_headers={"x-mock-violation": excerpt(problems).encode("latin-1", "replace").decode("latin-1")})
+        return reply.status, _header_list(reply.headers, reply.media_type), reply.body
+
+    def _journal(self, raw: RawRequest, state: RequestState, status: int, started: float) -> None:
+        self.rt.journal.add({
+            "time": self.rt.clock.now(), "method": raw.method, "path": raw.path,
+            "query": raw.query_string.decode("latin-1"),
+            "operationId": state.operation.id if state.operation else None, "api": state.api,
+            "status": status,
+            "request": f"rejected: {state.rejection.message}" if state.rejection else "valid",
+            "response": state.verdict,
+            "ms": round((time.perf_counter() - started) * 1000, 2),
+        })
 
 
-class ErrorMapping:
+async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
+    """The whole request body, however it was framed; (what was read, whether it was too large)."""
+    chunks, size, more = [], 0, True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return b"", True
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    return b"".join(chunks), False
+
+
+def _child_scope(scope: Scope, routed: Routed, state: RequestState) -> Scope:
+    """The scope Connexion sees: the routed request, framed with an exact Content-Length and a
+    lower-cased media type (never the original scope mutated)."""
+    if routed.body is not None:
+        state.body = routed.body
+    headers = []
+    for name, value in routed.headers if routed.headers is not None else state.raw.headers:
+        if name in ("content-length", "transfer-encoding"):
+            continue
+        if name == "content-type":
+            media, sep, params = value.partition(";")
+            value = media.strip().lower() + sep + params
+        headers.append((name.encode("latin-1"), value.encode("latin-1")))
+    if state.body:
+        headers.append((b"content-length", str(len(state.body)).encode()))
+    path = routed.path
+    return {**scope, "method": routed.method.upper(), "path": path, "raw_path": path.encode("utf-8"),
+            "query_string": routed.query_string, "headers": headers, "mock": state}
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> dict:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
+async def _capture(app: ASGIApp, scope: Scope, receive: Receive) -> tuple[int, list, bytes]:
+    start: dict = {}
+    chunks: list[bytes] = []
+
+    async def send(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            start.update(message)
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, send)
+    return start.get("status", 500), list(start.get("headers", [])), b"".join(chunks)
+
+
+def _header_list(headers: dict[str, str], media: str | None) -> list[tuple[bytes, bytes]]:
+    out = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in headers.items()
+           if k.lower() != "content-type"]
+    if media:
+        out.append((b"content-type", media.encode("latin-1")))
+    return out
+
+
+async def _send(send: Send, status: int, headers: list, body: bytes) -> None:
+    headers = [(k, v) for k, v in headers if k.lower() != b"content-length"]
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+# -- ErrorLayer: the one place a rejection becomes a reply ----------------------------------------
+class ErrorLayer:
     def __init__(self, app: ASGIApp, rt: Runtime) -> None:
         self.app, self.rt = app, rt
 
@@ -109,32 +284,40 @@ class ErrorMapping:
             if started:
                 raise
             state = _state(scope)
-            state.rejection = as_rejection(exc)
-            reply = self.rt.render_rejection(state.operation, state.api, state.rejection)
+            state.rejection = classify(exc)
+            reply = self.rt.errors.reply(state.operation, state.api, state.rejection, state.raw)
             state.rejection_documented = reply.documented
-            headers = {**reply.headers, **({"content-type": reply.media_type} if reply.media_type else {})}
-            await Response(reply.body, status_code=reply.status, headers=headers)(scope, receive, send)
+            await Response(reply.body, status_code=reply.status,
+                           headers=dict(_decoded(_header_list(reply.headers, reply.media_type))))(scope, receive, send)
+
+
+def _decoded(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+    return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers]
 
 
 # -- RouteGuard -----------------------------------------------------------------------------------
 def _coerce_path_params(rt: Runtime, op: Operation, raw: dict[str, str]) -> dict[str, Any]:
+    """Path parameters typed as the spec declares them; strictly (ASCII digits for integers)."""
     out: dict[str, Any] = {}
     declared = {p["name"]: p for p in op.parameters if p.get("in") == "path"}
     for name, value in raw.items():
         schema = rt.spec.resolver.resolve(declared.get(name, {}).get("schema", {}))
+        kind = schema.get("type")
         typed: Any = value
-        try:
-            if schema.get("type") == "integer":
-                typed = int(value)
-            elif schema.get("type") == "number":
-                typed = float(value)
-            elif schema.get("type") == "boolean":
-                typed = {"true": True, "false": False}[value.lower()]
-        except (ValueError, KeyError):
-            raise Rejection("invalid_path", f"Invalid {name}: {value!r}", property=name) from None
-        problems = rt.fakes.validator.errors(typed, schema)
-        if problems:
-            raise Rejection("invalid_path", f"Invalid {name}: {value!r}", property=name)
+        if kind == "integer":
+            if not _INTEGER.match(value) or len(value) > 40:
+                raise Rejection("invalid_path", f"Invalid {name}: {excerpt(value, 40)!r}", property=name)
+            typed = int(value)
+        elif kind == "number":
+            if not _NUMBER.match(value) or len(value) > 40:
+                raise Rejection("invalid_path", f"Invalid {name}: {excerpt(value, 40)!r}", property=name)
+            typed = float(value)
+        elif kind == "boolean":
+            if value.lower() not in ("true", "false"):
+                raise Rejection("invalid_path", f"Invalid {name}: {excerpt(value, 40)!r}", property=name)
+            typed = value.lower() == "true"
+        if rt.fakes.validator.errors(typed, schema):
+            raise Rejection("invalid_path", f"Invalid {name}: {excerpt(value, 40)!r}", property=name)
         out[name] = typed
     return out
 
@@ -168,14 +351,12 @@ class RouteGuard:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         state = _state(scope)
-        for module in self.rt.domains.values():
-            if module.rewrite is not None:
-                module.rewrite(scope)
         path, method = scope["path"], scope["method"].lower()
         match = None if _CONTROL.search(path) else self.rt.spec.match(path)
         if match is None:
-            state.api = self.rt.spec.api_for_path(path)
-            raise Rejection("not_found", f"No such resource: {path}")
+            if state.vendor is None:
+                state.api = self.rt.spec.api_for_path(path)
+            raise Rejection("not_found", f"No such resource: {excerpt(path, 100)}")
         ops, raw_params = match
         op = ops.get(method)
         if op is None:
@@ -184,46 +365,58 @@ class RouteGuard:
             raise Rejection("method_not_allowed", f"Method {method.upper()} not allowed; allowed: {allow}",
                             headers={"Allow": allow})
         state.operation, state.api = op, op.api
+        state.vendor = self.rt.vendor(op.api)
         state.path_params = _coerce_path_params(self.rt, op, raw_params)
-        receive = await self._bounded_body(scope, receive)
-        _vet_content(scope, op, state.body)
+        self._vet_body(scope, op, state)
         await self.app(scope, receive, send)
 
-    async def _bounded_body(self, scope: Scope, receive: Receive) -> Receive:
-        """Read the body once, refuse it when too large or too deeply nested, then replay it."""
-        limit = self.rt.config.max_body_bytes
-        chunks, size, more = [], 0, True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise Rejection("too_large", f"Request body larger than {limit} bytes")
-            chunks.append(chunk)
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
-        _state(scope).body = body  # later layers may consume the replay; the handler reads it here
-        media = Headers(scope=scope).get("content-type", "")
-        if "json" in media and body.count(b"[") + body.count(b"{") > self.rt.config.max_json_depth \
-                and _json_depth(body) > self.rt.config.max_json_depth:
-            raise Rejection("invalid", f"JSON nested deeper than {self.rt.config.max_json_depth} levels")
-        sent = False
+    def _vet_body(self, scope: Scope, op: Operation, state: RequestState) -> None:
+        """Refuse a body Connexion could not parse safely; drop one the operation does not take."""
+        headers = Headers(scope=scope)
+        raw_type = headers.get("content-type", "")
+        media = raw_type.split(";")[0].strip()
+        body = state.body
+        if state.too_large and op.request_body is not None:
+            raise Rejection("too_large", f"Request body larger than {self.rt.config.max_body_bytes} bytes")
+        if op.request_body is None:
+            if body or raw_type:  # the operation takes no body: whatever was sent is ignored
+                scope["headers"] = [(k, v) for k, v in scope["headers"]
+                                    if k not in (b"content-type", b"content-length")]
+                state.body = b""
+            return
+        if not body:
+            if op.request_body.get("required"):
+                raise Rejection("invalid", "Request body is required", code="missing_body")
+            return
+        declared = list((op.request_body.get("content") or {}).keys())
+        if not _media_matches(media, declared):
+            raise Rejection("unsupported_media", f"Unsupported Content-Type {excerpt(raw_type or '(none)', 80)}; "
+                            f"expected {', '.join(declared)}")
+        limit = self.rt.config.max_json_depth
+        if "json" in media and body.count(b"[") + body.count(b"{") > limit and _json_depth(body) > limit:
+            raise Rejection("invalid", f"JSON nested deeper than {limit} levels")
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Rejection("invalid", "Request body is not valid UTF-8") from None
+        if media.endswith("json") and text.strip():
+            try:
+                json.loads(text, parse_constant=_reject_constant)
+            except ValueError as exc:
+                raise Rejection("invalid", f"Malformed JSON body: {excerpt(exc, 120)}") from None
+        if media.startswith("multipart/") and "boundary=" not in raw_type:
+            raise Rejection("invalid", "multipart body without a boundary")
 
-        async def replay() -> dict:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
 
-        return replay
+def media_type(value: str) -> str:
+    """The media type of a Content-Type value, compared case-insensitively everywhere."""
+    return value.split(";")[0].strip().lower()
 
 
 def _media_matches(media: str, declared: list[str]) -> bool:
+    media = media_type(media)
     for pattern in declared:
-        pattern = pattern.split(";")[0].strip().lower()
+        pattern = media_type(pattern)
         if pattern in ("*/*", media) or (pattern.endswith("/*") and media.startswith(pattern[:-1])):
             return True
         if pattern == "*/*json" and media.endswith("json"):
@@ -235,65 +428,37 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")  # Python's json accepts NaN and Infinity; JSON does not
 
 
-def _vet_content(scope: Scope, op: Operation, body: bytes) -> None:
-    """Refuse a body Connexion could not parse safely; drop one the operation does not take."""
-    headers = Headers(scope=scope)
-    raw_type = headers.get("content-type", "")
-    media = raw_type.split(";")[0].strip().lower()
-    if op.request_body is None:
-        if body or raw_type:  # the operation takes no body: whatever was sent is ignored
-            scope["headers"] = [(k, v) for k, v in scope["headers"] if k.lower() not in (b"content-type",)]
-            _state(scope).body = b""
-        return
-    if not body and not raw_type:
-        return
-    declared = list((op.request_body.get("content") or {}).keys())
-    if not _media_matches(media, declared):
-        raise Rejection("unsupported_media", f"Unsupported Content-Type {raw_type or '(none)'}; "
-                        f"expected {', '.join(declared)}")
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise Rejection("invalid", "Request body is not valid UTF-8") from None
-    if media.endswith("json") and text.strip():
-        try:
-            json.loads(text, parse_constant=_reject_constant)
-        except ValueError as exc:
-            raise Rejection("invalid", f"Malformed JSON body: {exc}") from None
-    if media.startswith("multipart/") and "boundary=" not in raw_type:
-        raise Rejection("invalid", "multipart body without a boundary")
-
-
-# -- Authenticate ---------------------------------------------------------------------------------
-class Authenticate:
+# -- 2 identify -----------------------------------------------------------------------------------
+class Identify:
     def __init__(self, app: ASGIApp, rt: Runtime) -> None:
         self.app, self.rt = app, rt
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
         state = _state(scope)
         op = state.operation
-        if scope["type"] == "http" and op is not None:
-            headers = Headers(scope=scope)
+        if op is not None:
             request = Request(scope)
             schemes = {name: self.rt.spec.security_scheme(name) for req in op.security for name in req}
-            state.credentials = auth.credentials(op.security, schemes, headers, request.query_params,
-                                                 request.cookies)
-            module = self.rt.domains.get(op.api)
-            if module is not None and module.authenticate is not None:
-                state.principal = module.authenticate(state.credentials, op, self.rt)
+            state.credentials = auth.credentials(op.security, schemes, Headers(scope=scope),
+                                                 request.query_params, request.cookies)
+            if state.vendor is not None:
+                state.caller = state.vendor.identify(
+                    Identity(op, state.credentials, state.raw, self.rt.services(op.api)))
             elif state.credentials:
-                state.principal = "default"
+                state.caller = Caller("default")
         await self.app(scope, receive, send)
 
 
-# -- dispatch -------------------------------------------------------------------------------------
-async def _request_body(request: Any, raw: bytes) -> Any:
+# -- 4 access and 5 dispatch ----------------------------------------------------------------------
+def _request_body(media: str, raw: bytes) -> Any:
     if not raw:
         return None
-    media = request.headers.get("content-type", "")
-    if "json" in media:
+    media = media_type(media)
+    if media.endswith("json"):
         return json.loads(raw)
-    if "x-www-form-urlencoded" in media:
+    if media == "application/x-www-form-urlencoded":
         return dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
     return raw
 
@@ -302,108 +467,30 @@ def make_dispatch(rt: Runtime):
     async def dispatch(*_args: Any, **_kwargs: Any) -> Response:
         request = cx_context.request
         state = _state(request.scope)
-        op = state.operation
-        call = Call(op=op, path_params=state.path_params, query=request.query_params,
-                    headers=request.headers, body=await _request_body(request, state.body), principal=state.principal,
-                    credentials=state.credentials, rt=rt)
+        op, vendor = state.operation, state.vendor
+        query = QueryParams(request.scope.get("query_string", b""))
+        ctx = Context(op=op, path_params=state.path_params, query=query, headers=request.headers,
+                      body=_request_body(request.headers.get("content-type", ""), state.body), caller=state.caller,
+                      raw=state.raw, services=rt.services(op.api),
+                      query_lists={k: query.getlist(k) for k in query})
         with rt.store.transaction():
-            reply = rt.handler_for(op)(call)
-        status, headers, content = rt.encode_reply(op, reply)
+            for rule in vendor.rules(op.id) if vendor else ():
+                rule(ctx)
+            reply = rt.handler_for(op)(ctx)
+        if vendor is not None and vendor.envelope is not None:
+            reply = vendor.envelope(reply, ctx)
+        if vendor is not None and vendor.wire is not None:
+            reply = vendor.wire.encode(reply, state.raw)
+        status, headers, content = replies.encode_reply(rt.spec, rt.fakes, op, reply.status, reply.body,
+                                                        reply.headers, reply.media_type)
         return Response(content, status_code=status, headers=headers)
 
     return dispatch
 
 
-# -- MockApp --------------------------------------------------------------------------------------
-class MockApp:
-    """The ASGI app ``mock-server serve`` runs."""
-
-    def __init__(self, rt: Runtime) -> None:
-        from mock_server import admin
-
-        self.rt = rt
-        self.checker = response_check.ResponseChecker(rt.doc)
-        self.vendor = self._vendor_app()
-        self.admin = admin.create_app(rt)
-
-    def _vendor_app(self) -> AsyncApp:
-        rt = self.rt
-
-        def bind(cls):
-            return lambda app: cls(app, rt)
-
-        app = AsyncApp(__name__, middlewares=[
-            ServerErrorMiddleware, bind(ErrorMapping), SwaggerUIMiddleware, bind(RouteGuard),
-            RoutingMiddleware, bind(Authenticate), RequestValidationMiddleware,
-            LifespanMiddleware, ContextMiddleware,
-        ])
-        dispatch = make_dispatch(rt)
-        app.add_api(_connexion_view(rt.doc), resolver=lambda _op: dispatch, strict_validation=False,
-                    validate_responses=False, validator_map=request_validation.VALIDATORS)
-        return app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return await self.vendor(scope, receive, send)
-        path = scope["path"]
-        if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
-            if self.rt.config.admin_enabled:
-                return await self.admin(scope, receive, send)
-            return await Response(b'{"message":"admin API disabled"}', 404,
-                                  media_type="application/json")(scope, receive, send)
-        started = time.perf_counter()
-        state = _state(scope)
-        status, headers, body = await _capture(self.vendor, scope, receive)
-        verdict = "unchecked"
-        if state.operation is not None and not state.rejection_documented:
-            verdict = f"undocumented status: the spec documents no status for this {state.rejection.kind} rejection"
-            log.warning("%s %s -> %s: %s", scope["method"], path, status, verdict)
-        elif state.operation is not None:
-            problems = self.checker.check(state.operation, status, headers, body)
-            verdict = "valid" if not problems else "invalid: " + problems
-            if problems:
-                log.error("response violates the spec: %s %s -> %s: %s", scope["method"], path, status, problems)
-                if self.rt.config.strict:
-                    reply = self.rt.render_rejection(state.operation, state.api, Rejection(
-                        "server_error", "The mock produced a response that violates the spec", status=500))
-                    status, body = reply.status, reply.body
-                    headers = [(b"content-type", (reply.media_type or "application/json").encode()),
-                               (b"x-mock-violation", problems[:200].encode("latin-1", "replace"))]
-        self.rt.journal.add({
-            "time": self.rt.clock.now(), "method": scope["method"], "path": path,
-            "query": scope.get("query_string", b"").decode("latin-1"),
-            "operationId": state.operation.id if state.operation else None, "api": state.api,
-            "status": status,
-            "request": f"rejected: {state.rejection.message}" if state.rejection else "valid",
-            "response": verdict, "ms": round((time.perf_counter() - started) * 1000, 2),
-        })
-        await _replay(send, status, headers, body)
-
-
-async def _capture(app: ASGIApp, scope: Scope, receive: Receive) -> tuple[int, list, bytes]:
-    start: dict = {}
-    chunks: list[bytes] = []
-
-    async def send(message: dict) -> None:
-        if message["type"] == "http.response.start":
-            start.update(message)
-        elif message["type"] == "http.response.body":
-            chunks.append(message.get("body", b""))
-
-    await app(scope, receive, send)
-    return start.get("status", 500), list(start.get("headers", [])), b"".join(chunks)
-
-
-async def _replay(send: Send, status: int, headers: list, body: bytes) -> None:
-    headers = [(k, v) for k, v in headers if k.lower() != b"content-length"]
-    headers.append((b"content-length", str(len(body)).encode()))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
 def _connexion_view(doc: dict) -> dict:
     """The document Connexion serves: OpenAPI 3.0 (a 3.1 document is translated), no security
-    (Authenticate does it), and each operation's path parameters exactly its template's
+    (Identify does it), and each operation's path parameters exactly its template's
     (published specs misname some)."""
     doc = as_openapi_30(doc)
     view = {**doc, "paths": {}}
@@ -426,5 +513,5 @@ def _connexion_view(doc: dict) -> dict:
     return view
 
 
-def create_app(config: ServeConfig | None = None, domains: list | None = None) -> MockApp:
-    return MockApp(Runtime(config or ServeConfig(), domains))
+def create_app(config: ServeConfig | None = None, vendors: list[Vendor] | None = None) -> MockApp:
+    return MockApp(Runtime(config or ServeConfig(), vendors))

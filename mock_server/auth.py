@@ -1,8 +1,8 @@
 """Authentication driven by each operation's security requirements.
 
-The generic rule, as Prism's: a credential of the documented kind must be present and well formed
-(any value passes). A domain module can check real (dev) credentials instead and name the account
-the request acts for; that name scopes what the caller can see.
+Finds the credentials an operation's security requirements ask for; a request with none of them
+is refused here. Whether a credential is *valid* is the vendor's ``identify`` seam (vendor.py);
+the generic rule, as Prism's, accepts any well-formed one.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from mock_server.errors import Rejection
-
-ANONYMOUS = "anonymous"
 
 
 @dataclass(frozen=True)

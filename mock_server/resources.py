@@ -1,4 +1,4 @@
-"""Generic CRUD inferred from the spec, for every operation without a domain handler.
+"""Generic CRUD inferred from the spec, for every operation without a vendor handler.
 
 A path ending in ``/{param}`` is an item of the collection at the path before it. POST on such a
 collection creates (the object is generated, the request's fields merged in, an id assigned that
@@ -12,14 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mock_server.domain import Call, Reply
 from mock_server.errors import Rejection
+from mock_server.vendor import Context, Reply
 
 if TYPE_CHECKING:
-    from mock_server.runtime import Runtime
-    from mock_server.spec import Operation
+    from mock_server.fakes import Fakes
+    from mock_server.spec import Operation, SpecIndex
+    from mock_server.store import Store
 
-ID_NAMES = ("id", "sid", "uuid", "key", "name")
+ID_NAMES = ("id", "uuid", "key", "name")
 
 
 @dataclass
@@ -34,9 +35,8 @@ def _tombstones(collection: str) -> str:
 
 
 class Resources:
-    def __init__(self, rt: Runtime) -> None:
-        self.rt = rt
-        spec = rt.spec
+    def __init__(self, spec: SpecIndex, fakes: Fakes, store: Store) -> None:
+        self.spec, self.fakes, self.store = spec, fakes, store
         items = {path.rsplit("/", 1)[0]: path for path in spec.by_path if path.endswith("}")}
         self.shapes: dict[str, Shape] = {}
         self.item_schema: dict[str, Any] = {}
@@ -64,11 +64,11 @@ class Resources:
         """The item schema: the item read's success body, else the create's, else the list's."""
         candidates = [(item_path, "get", False), (collection, "post", False), (collection, "get", True)]
         for path, method, is_list in candidates:
-            op = self.rt.spec.by_path.get(path, {}).get(method)
+            op = self.spec.by_path.get(path, {}).get(method)
             schema = op.json_schema(op.success_status()) if op else None
             if schema is None:
                 continue
-            schema = self.rt.spec.resolver.resolve(schema)
+            schema = self.spec.resolver.resolve(schema)
             if schema.get("type") == "array" or "items" in schema:
                 return schema.get("items", {})
             if not is_list:
@@ -76,7 +76,7 @@ class Resources:
         return {"type": "object"}
 
     def _id_field(self, schema: Any, param: str) -> tuple[str | None, dict]:
-        resolver = self.rt.spec.resolver
+        resolver = self.spec.resolver
         props = resolver.merged_all_of(schema).get("properties") or {}
         for name in (param, *ID_NAMES):
             if name in props:
@@ -85,14 +85,18 @@ class Resources:
         if param.lower() in lowered:
             name = lowered[param.lower()]
             return name, resolver.resolve(props[name])
+        # A property the parameter's name ends with: instanceSid -> sid, petKey -> key.
+        for name in sorted(props, key=len, reverse=True):
+            if len(name) > 1 and param.lower().endswith(name.lower()):
+                return name, resolver.resolve(props[name])
         return None, {}
 
     # -- dispatch -----------------------------------------------------------------------------
-    def handle(self, call: Call) -> Reply:
+    def handle(self, call: Context) -> Reply:
         shape = self.shapes[call.op.id]
         return getattr(self, f"_{shape.kind}")(call, shape)
 
-    def _collection_key(self, call: Call, shape: Shape) -> str:
+    def _collection_key(self, call: Context, shape: Shape) -> str:
         """The concrete collection path (parent parameters filled in) where items are stored."""
         path = shape.collection
         for name, value in call.path_params.items():
@@ -111,42 +115,42 @@ class Resources:
 
     def _new_id(self, collection: str, key: str) -> Any:
         field, schema = self.id_field.get(collection, (None, {}))
-        store = self.rt.store
+        store = self.store
         if schema.get("type") == "integer" or not field:
             numbers = [int(k) for k, _ in store.items(key) if k.isdigit()]
             return store.next_id(f"id:{collection}", floor=max(numbers, default=0))
         for _ in range(100):
             n = store.next_id(f"id:{collection}")
             candidate = str(n) if not (schema.get("pattern") or schema.get("format") or schema.get("enum")) \
-                else self.rt.fakes.generate(schema, "new-id", collection, n, name=field)
+                else self.fakes.generate(schema, "new-id", collection, n, name=field)
             if store.get(key, str(candidate)) is None and store.get(_tombstones(key), str(candidate)) is None:
                 return candidate
         raise Rejection("conflict", "could not allocate a fresh id")
 
     def _generated(self, collection: str, item_id: Any) -> dict:
-        obj = self.rt.fakes.generate(self.item_schema.get(collection, {}), "item", collection, item_id)
+        obj = self.fakes.generate(self.item_schema.get(collection, {}), "item", collection, item_id)
         obj = obj if isinstance(obj, dict) else {}
         field, _ = self.id_field.get(collection, (None, {}))
         if field:
             obj[field] = item_id
         return obj
 
-    def _existing(self, call: Call, shape: Shape) -> tuple[str, str, dict]:
+    def _existing(self, call: Context, shape: Shape) -> tuple[str, str, dict]:
         """(collection key, id, object) of the addressed item, or the documented not-found."""
         key = self._collection_key(call, shape)
         raw_id = call.path_params[shape.id_param]
         item_id = str(raw_id)
-        found = self.rt.store.get(key, item_id)
+        found = self.store.get(key, item_id)
         if found is not None:
             return key, item_id, found
-        if self.rt.store.get(_tombstones(key), item_id) is not None or call.op.documented(404) \
+        if self.store.get(_tombstones(key), item_id) is not None or call.op.documented(404) \
                 or call.op.documented(410):
             raise Rejection("not_found", f"{shape.collection}/{item_id} not found")
         # The spec documents no not-found: the item exists virtually, the same on every call.
         return key, item_id, self._generated(shape.collection, self._typed_id(shape.collection, raw_id))
 
     # -- operations ---------------------------------------------------------------------------
-    def _create(self, call: Call, shape: Shape) -> Reply:
+    def _create(self, call: Context, shape: Shape) -> Reply:
         key = self._collection_key(call, shape)
         item_id = self._new_id(shape.collection, key)
         obj = self._generated(shape.collection, item_id)
@@ -155,8 +159,8 @@ class Resources:
         field, _ = self.id_field.get(shape.collection, (None, {}))
         if field:
             obj[field] = item_id
-        obj = self.rt.fakes.conform(obj, self.item_schema[shape.collection], "item", shape.collection, item_id)
-        self.rt.store.put(key, str(item_id), obj)
+        obj = self.fakes.conform(obj, self.item_schema[shape.collection], "item", shape.collection, item_id)
+        self.store.put(key, str(item_id), obj)
         status = call.op.success_status((201, 200, 202, 204))
         headers = {}
         if "location" in {h.lower() for h in (call.op.response(status) or {}).get("headers") or {}}:
@@ -164,38 +168,38 @@ class Resources:
         return self._reply(call.op, status, obj, headers)
 
     def _writable(self, body: dict, collection: str) -> dict:
-        schema = self.rt.spec.resolver.merged_all_of(self.item_schema.get(collection, {}))
+        schema = self.spec.resolver.merged_all_of(self.item_schema.get(collection, {}))
         props = schema.get("properties") or {}
-        resolve = self.rt.spec.resolver.resolve
+        resolve = self.spec.resolver.resolve
         return {k: v for k, v in body.items() if k in props and not resolve(props[k]).get("readOnly")}
 
-    def _list(self, call: Call, shape: Shape) -> Reply:
+    def _list(self, call: Context, shape: Shape) -> Reply:
         key = self._collection_key(call, shape)
-        return self._reply(call.op, call.op.success_status(), [obj for _, obj in self.rt.store.items(key)])
+        return self._reply(call.op, call.op.success_status(), [obj for _, obj in self.store.items(key)])
 
-    def _read(self, call: Call, shape: Shape) -> Reply:
+    def _read(self, call: Context, shape: Shape) -> Reply:
         _, _, obj = self._existing(call, shape)
         return self._reply(call.op, call.op.success_status(), obj)
 
-    def _update(self, call: Call, shape: Shape) -> Reply:
+    def _update(self, call: Context, shape: Shape) -> Reply:
         key, item_id, obj = self._existing(call, shape)
         if isinstance(call.body, dict):
             obj.update(self._writable(call.body, shape.collection))
-        obj = self.rt.fakes.conform(obj, self.item_schema[shape.collection], "item", shape.collection, item_id)
-        self.rt.store.put(key, item_id, obj)
+        obj = self.fakes.conform(obj, self.item_schema[shape.collection], "item", shape.collection, item_id)
+        self.store.put(key, item_id, obj)
         return self._reply(call.op, call.op.success_status(), obj)
 
-    def _delete(self, call: Call, shape: Shape) -> Reply:
+    def _delete(self, call: Context, shape: Shape) -> Reply:
         key, item_id, obj = self._existing(call, shape)
-        self.rt.store.delete(key, item_id)
-        self.rt.store.put(_tombstones(key), item_id, {})
+        self.store.delete(key, item_id)
+        self.store.put(_tombstones(key), item_id, {})
         return self._reply(call.op, call.op.success_status((204, 200, 202)), obj)
 
-    def _action(self, call: Call, shape: Shape) -> Reply:
+    def _action(self, call: Context, shape: Shape) -> Reply:
         status = call.op.success_status()
         schema = call.op.json_schema(status)
         params = sorted((k, str(v)) for k, v in call.path_params.items())
-        body = None if schema is None else self.rt.fakes.generate(schema, "action", call.op.id, params)
+        body = None if schema is None else self.fakes.generate(schema, "action", call.op.id, params)
         return Reply(status, body)
 
     def _reply(self, op: Operation, status: int, value: Any, headers: dict | None = None) -> Reply:
@@ -203,7 +207,7 @@ class Resources:
         schema = op.json_schema(status)
         if schema is None:
             return Reply(status, None, headers or {})
-        fakes, resolver = self.rt.fakes, self.rt.spec.resolver
+        fakes, resolver = self.fakes, self.spec.resolver
         resolved = resolver.resolve(schema)
         is_array = resolved.get("type") == "array" or "items" in resolved
         if is_array:
@@ -219,7 +223,7 @@ class Resources:
 
     def _wrap_list(self, op: Operation, status: int, schema: dict, items: list) -> Any:
         """A list answered by an object: put the items in its first array property."""
-        fakes, resolver = self.rt.fakes, self.rt.spec.resolver
+        fakes, resolver = self.fakes, self.spec.resolver
         wrapper = fakes.generate(schema, "list", op.id, status)
         props = resolver.merged_all_of(schema).get("properties") or {}
         for name, prop in props.items():
@@ -239,7 +243,7 @@ class Resources:
                 continue
             for _ in range(int(count)):
                 item_id = self._new_id(template, path)
-                self.rt.store.put(path, str(item_id), self._generated(template, item_id))
+                self.store.put(path, str(item_id), self._generated(template, item_id))
         for path, records in (fixtures.get("records") or {}).items():
             template = self._template_for(path)
             if template is None:
@@ -249,13 +253,13 @@ class Resources:
                 item_id = record.get(field) if field else None
                 item_id = item_id if item_id is not None else self._new_id(template, path)
                 obj = {**self._generated(template, item_id), **record}
-                obj = self.rt.fakes.conform(obj, self.item_schema[template], "item", template, item_id)
-                self.rt.store.put(path, str(item_id), obj)
+                obj = self.fakes.conform(obj, self.item_schema[template], "item", template, item_id)
+                self.store.put(path, str(item_id), obj)
 
     def _template_for(self, path: str) -> str | None:
         if path in self.item_schema:
             return path
-        match = self.rt.spec.match(path + "/0")
+        match = self.spec.match(path + "/0")
         if match:
             ops, _ = match
             template = next(iter(ops.values())).path.rsplit("/", 1)[0]

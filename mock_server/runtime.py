@@ -1,4 +1,8 @@
-"""What one served mock shares: config, spec index, store, clock, fakes, domain modules, journal."""
+"""What one served mock shares: config, spec index, store, clock, fakes, vendor profiles, journal.
+
+Imports run one way: runtime -> vendor -> store / clock / fakes. Vendors never see the runtime;
+they get ``Services`` (their store namespace, the clock, the seed) and, per request, a ``Context``.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +11,16 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
 
-from mock_server import DEFAULT_SPEC, PROJECT_ROOT, domain, errors, spec
+from mock_server import DEFAULT_SPEC, PROJECT_ROOT, spec
 from mock_server.clock import VirtualClock
-from mock_server.domain import DomainAPI, Reply
+from mock_server.errors import ErrorLayer
 from mock_server.fakes import Fakes
 from mock_server.resources import Resources
 from mock_server.store import open_store
+from mock_server.vendor import Handler, Namespace, Services, Vendor, discover
 
 log = logging.getLogger("mock_server")
 
@@ -37,6 +41,7 @@ class ServeConfig:
     strict: bool = False
     admin: bool | None = None       # None: on when bound to a loopback host
     fixtures_dir: Path = FIXTURES_DIR
+    vendor_dirs: list[Path] = field(default_factory=list)
     max_body_bytes: int = 1_000_000
     max_json_depth: int = 64
     journal_size: int = 1000
@@ -68,18 +73,21 @@ class Journal:
 
 
 class Runtime:
-    def __init__(self, config: ServeConfig, domains: list[DomainAPI] | None = None) -> None:
+    def __init__(self, config: ServeConfig, vendors: list[Vendor] | None = None) -> None:
         self.config = config
-        self.domains = {d.name: d for d in (domain.discover() if domains is None else domains)}
-        known = {name: d.servers for name, d in self.domains.items() if d.servers}
+        found = discover(config.vendor_dirs) if vendors is None else vendors
+        self.vendors: dict[str, Vendor] = {v.name: v for v in found}
+        known = {name: v.servers for name, v in self.vendors.items() if v.servers}
         self.doc = spec.load(config.specs, known)
         self.spec = spec.SpecIndex(self.doc)
         self.fakes = Fakes(self.doc, config.seed)
         self.store = open_store(config.state)
         self.clock = VirtualClock(start=config.clock_start, scale=config.time_scale, frozen=config.frozen_clock)
         self.journal = Journal(config.journal_size)
-        self.resources = Resources(self)
-        self._error_schemas = self._collect_error_schemas()
+        self.resources = Resources(self.spec, self.fakes, self.store)
+        self.errors = ErrorLayer(self.spec, self.fakes, {n: v.errors for n, v in self.vendors.items() if v.errors},
+                                 config.seed)
+        self._services: dict[str, Services] = {}
         self.started = time.time()
         saved = self.store.get_meta("clock")
         if saved is not None:
@@ -87,23 +95,46 @@ class Runtime:
         if self.store.is_empty():
             self.seed()
 
+    # -- what vendors get ---------------------------------------------------------------------
+    def services(self, api: str) -> Services:
+        """The vendor-facing services of one API (its store namespace, the clock, the seed)."""
+        if api not in self._services:
+            self._services[api] = Services(store=Namespace(self.store, api), now=self.clock.now,
+                                           seed=self.config.seed, fakes=self.fakes, settings=self.fixtures(api))
+        return self._services[api]
+
+    def vendor(self, api: str) -> Vendor | None:
+        return self.vendors.get(api)
+
+    def handler_for(self, op: spec.Operation) -> Handler:
+        vendor = self.vendors.get(op.api)
+        handler = vendor.handlers.get(op.id) if vendor else None
+        return handler or self.resources.handle
+
     # -- state --------------------------------------------------------------------------------
     def apis(self) -> list[str]:
         return sorted({op.api for op in self.spec.operations.values()})
 
     def fixtures(self, api: str) -> dict:
-        path = self.config.fixtures_dir / f"{api}.yaml"
-        return (yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
+        """``fixtures/<api>.yaml`` from ``--fixtures``, else beside the vendor's own module."""
+        vendor = self.vendors.get(api)
+        candidates = [self.config.fixtures_dir / f"{api}.yaml"]
+        if vendor is not None and vendor.home is not None:
+            candidates.append(vendor.home / f"{api}.yaml")
+        for path in candidates:
+            if path.exists():
+                return yaml.safe_load(path.read_text()) or {}
+        return {}
 
     def seed(self) -> None:
         """Load every served API's fixtures into the (empty) store."""
         with self.store.transaction():
             for api in self.apis():
-                fixtures = self.fixtures(api)
-                module = self.domains.get(api)
-                if module is not None and module.seed is not None:
-                    module.seed(self, fixtures)
-                self.resources.seed(fixtures)
+                services = self.services(api)
+                vendor = self.vendors.get(api)
+                if vendor is not None and vendor.seed is not None:
+                    vendor.seed(services, services.settings)
+                self.resources.seed(services.settings)
             self.store.set_meta("seed", self.config.seed)
 
     def reset(self) -> None:
@@ -120,66 +151,3 @@ class Runtime:
         if not saved.get("frozen"):
             now += max(0.0, time.time() - float(saved.get("wall", time.time()))) * float(saved.get("scale", 1))
         self.clock.restore({**saved, "now": now})
-
-    # -- the pipeline's helpers ---------------------------------------------------------------
-    def handler_for(self, op: spec.Operation) -> Any:
-        module = self.domains.get(op.api)
-        handler = module.handlers.get(op.id) if module else None
-        return handler or self.resources.handle
-
-    def _collect_error_schemas(self) -> dict[str, list[Any]]:
-        """Per API, the JSON schemas it documents for errors (used where a status has none)."""
-        found: dict[str, list[Any]] = {}
-        for op in self.spec.operations.values():
-            for status in sorted(op.responses):
-                if status.isdigit() and int(status) >= 400:
-                    schema = op.json_schema(int(status))
-                    if schema is not None and schema not in found.setdefault(op.api, []):
-                        found[op.api].append(schema)
-        return found
-
-    def render_rejection(self, op: spec.Operation | None, api: str, rejection: errors.Rejection) -> errors.ErrorReply:
-        status, documented = errors.choose_status(op, rejection)
-        module = self.domains.get(api)
-        shaped = module.error_body(rejection, status, op, self) if module and module.error_body else None
-        if shaped is None:
-            shaped = errors.generic_body(op, status, rejection, self.fakes, self._error_schemas.get(api, []))
-        body, media = shaped
-        headers = dict(rejection.headers)
-        headers.update(self.documented_headers(op, status, headers, ("rejection", rejection.kind)))
-        return errors.ErrorReply(status, errors.encode(body, media), media, headers, documented)
-
-    def documented_headers(self, op: spec.Operation | None, status: int, present: dict, key: Any) -> dict:
-        """Values for documented response headers the reply did not set: every required one, and
-        every one the spec gives an example for (what the vendor sends, e.g. WWW-Authenticate)."""
-        if op is None:
-            return {}
-        out = {}
-        have = {h.lower() for h in present}
-        for name, header in ((op.response(status) or {}).get("headers") or {}).items():
-            header = self.spec.resolver.resolve(header)
-            schema = self.spec.resolver.resolve(header.get("schema", {"type": "string"}))
-            example = header.get("example", schema.get("example"))
-            if name.lower() in have or name.lower() == "content-type":
-                continue
-            if example is not None:
-                value = example
-            elif header.get("required"):
-                value = self.fakes.generate(schema, "header", op.id, name, key)
-            else:
-                continue
-            out[name] = str(value).lower() if isinstance(value, bool) else str(value)
-        return out
-
-    def encode_reply(self, op: spec.Operation, reply: Reply) -> tuple[int, dict[str, str], bytes]:
-        if reply.status in (204, 304):  # HTTP forbids a body here, whatever a spec documents
-            return reply.status, dict(reply.headers), b""
-        media = reply.media_type
-        if media is None and reply.body is not None:
-            types = op.content_types(reply.status)
-            media = types[0] if types else "application/json"
-        headers = dict(reply.headers)
-        headers.update(self.documented_headers(op, reply.status, headers, "reply"))
-        if media:
-            headers.setdefault("content-type", media)
-        return reply.status, headers, errors.encode(reply.body, media)

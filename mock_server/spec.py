@@ -1,7 +1,7 @@
 """Load the spec(s) to serve and index their operations: routing, security, documented responses.
 
 Several ``--spec`` files are merged with the same rules as ``mock-server merge``; each operation
-keeps (or gets) an ``x-api`` name, which decides its domain module, auth and error body.
+keeps (or gets) an ``x-api`` name, which decides its vendor profile (auth, error body, handlers).
 """
 
 from __future__ import annotations

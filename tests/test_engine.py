@@ -20,7 +20,7 @@ import uvicorn
 import yaml
 
 from mock_server.app import create_app
-from mock_server.domain import DomainAPI, Reply
+from mock_server.vendor import Reply, Vendor
 from mock_server.runtime import ServeConfig
 
 from .conftest import CLOCK_START, start_server
@@ -669,9 +669,9 @@ def test_app_built_for_a_non_loopback_host_hides_the_admin_api(pets_files):
 BAD_PET = {"id": "not-a-number", "name": "", "tag": "unicorn"}
 
 
-def bad_pets() -> DomainAPI:
+def bad_pets() -> Vendor:
     """A domain module whose getPet answers a body the spec forbids."""
-    bad = DomainAPI("pets")
+    bad = Vendor("pets")
 
     @bad.operation("getPet")
     def broken(call) -> Reply:
@@ -681,7 +681,7 @@ def bad_pets() -> DomainAPI:
 
 
 def test_strict_mode_turns_a_spec_violating_response_into_a_500(pets_files):
-    app = create_app(pets_config(pets_files, strict=True), domains=[bad_pets()])
+    app = create_app(pets_config(pets_files, strict=True), vendors=[bad_pets()])
     with running(app) as url, httpx.Client(base_url=url, headers=KEY) as client:
         response = client.get("/pets/1")
         assert response.status_code == 500, response.text
@@ -694,7 +694,7 @@ def test_strict_mode_turns_a_spec_violating_response_into_a_500(pets_files):
 
 
 def test_without_strict_a_spec_violating_response_passes_but_is_journaled_invalid(pets_files):
-    app = create_app(pets_config(pets_files, strict=False), domains=[bad_pets()])
+    app = create_app(pets_config(pets_files, strict=False), vendors=[bad_pets()])
     with running(app) as url, httpx.Client(base_url=url, headers=KEY) as client:
         response = client.get("/pets/1")
         assert response.status_code == 200

@@ -1,1 +1,1 @@
-"""Vendor behaviour modules: each exports ``api = DomainAPI(...)`` (see mock_server.domain)."""
+"""Vendor profiles shipped with the mock: each exports ``vendor = Vendor(...)`` (see mock_server.vendor)."""

@@ -1,171 +1,127 @@
 """i3D.net ODP v3 ApplicationInstanceTask: accounts, templates, task batches and their lifecycle.
 
-A task's state is never stored as such: it is computed from its plan (execute time, the
-template's action durations, a seeded failure point) and what happened to it (pauses, a cancel),
-against the virtual clock. So any clock advance gives the exact state, with no background work.
-Facts and decisions: shared/apis/i3d.md, specs/notes/i3d.md.
+A task's state is never stored: each template's actions are a lifecycle table (one timed step per
+action), and a task stores only its history (execute time, pauses, a cancel, the seeded failure
+point). ``lifecycle.py`` replays it against the virtual clock; this module maps the result onto
+i3D's TaskStatus. Decisions: specs/notes/i3d.md.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from mock_server.domain import Call, DomainAPI, Reply
 from mock_server.errors import Rejection
-from mock_server.fakes import seed_for
+from mock_server.lifecycle import CANCEL, PAUSE, RESUME, History, Lifecycle, Status, Step
+from mock_server.vendor import Caller, Context, ErrorCase, Identity, Namespace, Reply, Services, Vendor
 
-api = DomainAPI("i3d", servers=["https://api.i3d.net"])
-
-ACCOUNTS, TEMPLATES, INSTANCES = "i3d/accounts", "i3d/templates", "i3d/instances"
-TASKS, BATCHES, SETTINGS = "i3d/tasks", "i3d/batches", "i3d/settings"
+ACCOUNTS, TEMPLATES, INSTANCES, SETTINGS = "accounts", "templates", "instances", "settings"
 LIST_LIMIT, INSTANCE_LIST_LIMIT = 100, 50
 # Defaults of the single-instance shortcuts (i3D: timeout defaults to 1800 s; the stop method
 # falls back to the build's or application's, whose id the mock cannot know).
 DEFAULT_STOP = {"methodId": "default", "timeout": "1800"}
-PENDING, RUNNING, PAUSED, CANCELLED, FAILED, DONE = 0, 1, 2, 125, 126, 127
-FINISHED = (CANCELLED, FAILED, DONE)
+RESULT_CODES = {"pending": 0, "paused": 2, "cancelled": 125, "failed": 126, "done": 127}
+RUNNING = 1
+FINISHED = ("cancelled", "failed", "done")
 
 
-# -- auth and errors ------------------------------------------------------------------------------
-@api.authenticator
-def authenticate(credentials: list, op: Any, rt: Any) -> str:
-    token = credentials[0].value if credentials else ""
-    account = rt.store.get(ACCOUNTS, token)
+def tasks(account: str) -> str:
+    """Each account's tasks and batches are a collection of their own: lists cost what it owns."""
+    return f"tasks@{account}"
+
+
+def batches(account: str) -> str:
+    return f"batches@{account}"
+
+
+# -- identify and errors --------------------------------------------------------------------------
+def identify(identity: Identity) -> Caller:
+    token = identity.credentials[0].value if identity.credentials else ""
+    account = identity.store.get(ACCOUNTS, token)
     if account is None:
         raise Rejection("forbidden", "Invalid credentials")
-    return account["account"]
+    return Caller(account["account"])
 
 
-@api.error_renderer
-def error_body(rejection: Rejection, status: int, op: Any, rt: Any) -> tuple[dict, str]:
+def error_body(case: ErrorCase) -> tuple[dict, str]:
     # 10001 "Entity not found" is i3D's one published code; the others are the mock's own.
-    code = 10001 if status == 404 else 10000 + status
+    rejection = case.rejection
+    code = 10001 if case.status == 404 else 10000 + case.status
     details = [{"property": rejection.property, "message": rejection.message}] if rejection.property else []
     return {"errorCode": code, "errorMessage": rejection.message, "errors": details}, "application/json"
 
 
-# -- lifecycle ------------------------------------------------------------------------------------
-def _run_elapsed(task: dict, until: float) -> float:
-    """Seconds the task has been able to run between its execute time and ``until``."""
-    start = task["executeAt"]
-    if until <= start:
-        return 0.0
-    total = until - start
-    for paused_at, resumed_at in task["pauses"]:
-        begin, end = max(paused_at, start), until if resumed_at is None else min(resumed_at, until)
-        if end > begin:
-            total -= end - begin
-    return max(0.0, total)
-
-
-def _moment(task: dict, elapsed: float) -> float | None:
-    """The virtual time at which the task had run ``elapsed`` seconds (None: paused before)."""
-    at, remaining = task["executeAt"], elapsed
-    for paused_at, resumed_at in task["pauses"]:
-        if resumed_at is not None and resumed_at <= at:
-            continue
-        runnable = max(paused_at, at) - at
-        if remaining <= runnable:
-            return at + remaining
-        remaining -= runnable
-        if resumed_at is None:
-            return None
-        at = resumed_at
-    return at + remaining
+# -- lifecycle: a template's actions, one timed step each -----------------------------------------
+def lifecycle(template: dict) -> Lifecycle:
+    return Lifecycle(steps=[Step("running", float(a.get("durationSeconds", 3))) for a in template["actions"]],
+                     before="pending", paused="paused", done="done", failed="failed", cancelled="cancelled")
 
 
 def task_status(task: dict, template: dict, now: float) -> dict:
     """i3D's TaskStatus for ``task`` at virtual time ``now``."""
-    actions = template["actions"]
-    durations = [a.get("durationSeconds", 3) for a in actions]
-    last = len(actions) if task["failAt"] is None else task["failAt"] + 1
-    cancelled = task["cancelledAt"]
-    elapsed = _run_elapsed(task, now if cancelled is None else cancelled)
-    current, started = 0, 0.0
-    for index in range(last):
-        if elapsed < started + durations[index]:
-            current = index
-            break
-        started += durations[index]
-    else:
-        current = last - 1
-    paused = bool(task["pauses"]) and task["pauses"][-1][1] is None
-    finished_at = 0
-    if cancelled is not None:
-        code, activity, finished_at = CANCELLED, cancelled, cancelled
-    elif elapsed >= sum(durations[:last]):
-        done = _moment(task, sum(durations[:last]))
-        code = DONE if task["failAt"] is None else FAILED
-        activity = finished_at = done
-    elif paused:
-        code, activity = PAUSED, task["pauses"][-1][0]
-    elif now < task["executeAt"]:
-        code, activity = PENDING, task["createdAt"]
-    else:
-        resumed = [r for _, r in task["pauses"] if r is not None and r <= now]
-        code, activity = RUNNING, max([_moment(task, started) or task["executeAt"], *resumed])
-    action = actions[current]["actionType"]
-    text = {PENDING: "Pending", RUNNING: f"In progress: {action}", PAUSED: f"Paused at: {action}",
-            CANCELLED: f"Cancelled at: {action}", FAILED: f"Done with error: {action} failed",
-            DONE: "Done"}[code]
+    status: Status = lifecycle(template).at(History.from_json(task["history"]), now)
+    action = template["actions"][status.main_step]
+    code = RESULT_CODES.get(status.state, RUNNING)
+    text = {0: "Pending", RUNNING: f"In progress: {action['actionType']}",
+            2: f"Paused at: {action['actionType']}", 125: f"Cancelled at: {action['actionType']}",
+            126: f"Done with error: {action['actionType']} failed", 127: "Done"}[code]
     return {
         "id": task["id"], "name": template["name"], "batchId": task["batchId"], "categoryId": 1,
-        "entityId": task["entityId"], "currentActionIdx": actions[current]["idx"],
-        "executeAt": int(task["executeAt"]), "lastActivityAt": int(activity),
-        "finishedAt": int(finished_at), "resultCode": code, "resultText": text,
+        "entityId": task["entityId"], "currentActionIdx": action["idx"],
+        "executeAt": int(task["history"]["start"]), "lastActivityAt": int(status.since),
+        "finishedAt": int(status.finished_at or 0), "resultCode": code, "resultText": text,
     }
 
 
 # -- store access ---------------------------------------------------------------------------------
-def _status(rt: Any, task: dict) -> dict:
-    return task_status(task, rt.store.get(TEMPLATES, str(task["templateId"])), rt.clock.now())
+def _status(ctx: Context | Services, task: dict) -> dict:
+    return task_status(task, ctx.store.get(TEMPLATES, str(task["templateId"])), ctx.now())
 
 
-def _batch_status(rt: Any, batch: dict) -> dict:
-    statuses = [_status(rt, rt.store.get(TASKS, str(t))) for t in batch["taskIds"]]
+def _batch_status(ctx: Context, batch: dict) -> dict:
+    own = tasks(batch["account"])
+    statuses = [_status(ctx, ctx.store.get(own, str(t))) for t in batch["taskIds"]]
     codes = [s["resultCode"] for s in statuses]
-    done = all(c in FINISHED for c in codes)
+    done = all(c in (125, 126, 127) for c in codes)
     return {
         "id": batch["id"], "createdAt": int(batch["createdAt"]), "executeAt": int(batch["executeAt"]),
         "finishedAt": max((s["finishedAt"] for s in statuses), default=0) if done else 0,
-        "numTasks": len(codes), "numTasksOk": codes.count(DONE), "numTasksFailed": codes.count(FAILED),
-        "numTasksCancelled": codes.count(CANCELLED), "taskIds": list(batch["taskIds"]),
+        "numTasks": len(codes), "numTasksOk": codes.count(127), "numTasksFailed": codes.count(126),
+        "numTasksCancelled": codes.count(125), "taskIds": list(batch["taskIds"]),
     }
 
 
-def _owned(call: Call, collection: str, param: str, label: str) -> dict:
-    record = call.rt.store.get(collection, str(call.path_params[param]))
-    if record is None or record["account"] != call.principal:
-        raise Rejection("not_found", f"Invalid {label}", property=label)
+def _owned(ctx: Context, collection: str, param: str) -> dict:
+    """The caller's own record addressed by ``param``; anyone else's does not exist for them."""
+    record = ctx.store.get(collection, str(ctx.path_params[param]))
+    if record is None:
+        raise Rejection("not_found", f"Invalid {param}", property=param)
     return record
 
 
-def _newest(rt: Any, collection: str, account: str) -> list[dict]:
-    own = [record for _, record in rt.store.items(collection) if record["account"] == account]
-    return sorted(own, key=lambda r: r["id"], reverse=True)[:LIST_LIMIT]
+def _newest(store: Namespace, collection: str, limit: int = LIST_LIMIT) -> list[dict]:
+    return [record for _, record in store.items(collection, limit=limit, newest_first=True)]
 
 
 # -- create ---------------------------------------------------------------------------------------
-def _as_int(value: Any, prop: str) -> int:
-    try:
-        return int(str(value).strip())
-    except ValueError:
-        raise Rejection("invalid", f"{prop} must be a number", property=prop) from None
+def _number(value: Any, prop: str) -> int:
+    text = str(value).strip()
+    if not (text.isascii() and text.lstrip("-").isdigit()) or len(text) > 18:
+        raise Rejection("invalid", f"{prop} must be a number", property=prop)
+    return int(text)
 
 
-def _targets(rt: Any, body: dict) -> list[int]:
-    instances = {int(k): v for k, v in rt.store.items(INSTANCES)}
-    chosen: set[int] = set()
-    unknown = [i for i in body.get("applicationInstanceIds") or [] if not str(i).isdigit()
-               or int(i) not in instances]
+def _targets(store: Namespace, body: dict) -> list[int]:
+    instances = {int(k): v for k, v in store.items(INSTANCES)}
+    requested = [str(i) for i in body.get("applicationInstanceIds") or []]
+    unknown = [i for i in requested if not (i.isascii() and i.isdigit()) or int(i) not in instances]
     if unknown:
-        raise Rejection("invalid", f"Unknown application instance(s): {', '.join(map(str, unknown))}",
+        raise Rejection("invalid", f"Unknown application instance(s): {', '.join(u[:20] for u in unknown[:10])}",
                         property="applicationInstanceIds")
-    chosen.update(int(i) for i in body.get("applicationInstanceIds") or [])
+    chosen = {int(i) for i in requested}
     for prop in ("fleetId", "regionId"):
         if body.get(prop) in (None, ""):
             continue
-        wanted = _as_int(body[prop], prop)
+        wanted = _number(body[prop], prop)
         if wanted > 0:
             matching = {i for i, inst in instances.items() if inst[prop] == wanted}
             if not matching:
@@ -181,13 +137,14 @@ def _targets(rt: Any, body: dict) -> list[int]:
     return sorted(chosen)
 
 
-def create_batch(rt: Any, account: str, body: dict, now: float) -> dict:
+def create_batch(services: Services, account: str, body: dict, now: float) -> dict:
     """Validate a create request against the account's world and store one batch of tasks."""
+    store = services.store
     raw_template = str(body.get("taskTemplateId", "")).strip()
-    template = rt.store.get(TEMPLATES, raw_template) if raw_template.isdigit() else None
+    template = store.get(TEMPLATES, raw_template) if raw_template.isascii() and raw_template.isdigit() else None
     if template is None:
-        raise Rejection("invalid", f"Unknown task template {raw_template!r}", property="taskTemplateId")
-    targets = _targets(rt, body)
+        raise Rejection("invalid", f"Unknown task template {raw_template[:40]!r}", property="taskTemplateId")
+    targets = _targets(store, body)
     given = {p["paramName"] for p in body.get("taskActionParam") or [] if str(p.get("paramValue", "")).strip()}
     required = list(dict.fromkeys(p for a in template["actions"] for p in a["requiredParams"]))
     missing = [p for p in required if p not in given]
@@ -195,144 +152,37 @@ def create_batch(rt: Any, account: str, body: dict, now: float) -> dict:
         raise Rejection("invalid", f"Missing required parameter(s): {', '.join(missing)}",
                         property="taskActionParam")
     execute_at = body.get("executeAt")
-    execute_at = float(execute_at) if isinstance(execute_at, int) and execute_at > now else now
-    settings = rt.store.get(SETTINGS, "settings") or {}
-    batch_id = rt.store.next_id("i3d/batch")
+    execute_at = float(execute_at) if isinstance(execute_at, int) and now < execute_at < 2**53 else now
+    failure_percent = (store.get(SETTINGS, "settings") or {}).get("failurePercent", 0)
+    batch_id = store.next_id("batch")
     task_ids = []
     for entity in targets:
-        task_id = rt.store.next_id("i3d/task")
-        roll = seed_for(rt.config.seed, "i3d-failure", task_id)
-        fails = roll % 100 < settings.get("failurePercent", 0)
-        rt.store.put(TASKS, str(task_id), {
+        task_id = store.next_id("task")
+        roll = services.seed_for("i3d-failure", task_id)
+        fails = roll % 100 < failure_percent
+        history = History(start=execute_at, created=now,
+                          failures=[(roll // 100) % len(template["actions"])] if fails else [])
+        store.put(tasks(account), str(task_id), {
             "id": task_id, "account": account, "batchId": batch_id, "templateId": template["id"],
-            "entityId": entity, "createdAt": now, "executeAt": execute_at, "pauses": [], "cancelledAt": None,
-            "failAt": (roll // 100) % len(template["actions"]) if fails else None,
+            "entityId": entity, "createdAt": now, "history": history.to_json(),
         })
         task_ids.append(task_id)
     batch = {"id": batch_id, "account": account, "createdAt": now, "executeAt": execute_at, "taskIds": task_ids}
-    rt.store.put(BATCHES, str(batch_id), batch)
+    store.put(batches(account), str(batch_id), batch)
     return batch
 
 
-# -- handlers -------------------------------------------------------------------------------------
-@api.operation("getApplicationInstanceTaskTemplates")
-def list_templates(call: Call) -> Reply:
-    templates = [t for _, t in call.rt.store.items(TEMPLATES)]
-    return Reply(200, [{
-        "id": t["id"], "name": t["name"], "description": t["description"],
-        "actions": [{k: a[k] for k in ("idx", "actionType", "requiredParams")} for a in t["actions"]],
-    } for t in templates])
+def _record(ctx: Context, task: dict, kind: str) -> dict:
+    history = History.from_json(task["history"])
+    history.record(kind, ctx.now())
+    task["history"] = history.to_json()
+    ctx.store.put(tasks(task["account"]), str(task["id"]), task)
+    return task
 
 
-@api.operation("createApplicationInstanceTask")
-def create_task(call: Call) -> Reply:
-    batch = create_batch(call.rt, call.principal, call.body, call.rt.clock.now())
-    return Reply(200, [_batch_status(call.rt, batch)])
-
-
-@api.operation("getApplicationInstanceTasks")
-def list_tasks(call: Call) -> Reply:
-    return Reply(200, [_status(call.rt, t) for t in _newest(call.rt, TASKS, call.principal)])
-
-
-@api.operation("getApplicationInstanceTask")
-def get_task(call: Call) -> Reply:
-    return Reply(200, [_status(call.rt, _owned(call, TASKS, "taskId", "taskId"))])
-
-
-@api.operation("updateApplicationInstanceTask")
-def pause_or_resume_task(call: Call) -> Reply:
-    task = _owned(call, TASKS, "taskId", "taskId")
-    now = call.rt.clock.now()
-    code = _status(call.rt, task)["resultCode"]
-    if code in FINISHED:
-        raise Rejection("conflict", "Task cannot be paused or resumed: it has finished", property="taskId")
-    if code == PAUSED:
-        task["pauses"][-1][1] = now
-    else:
-        task["pauses"].append([now, None])
-    call.rt.store.put(TASKS, str(task["id"]), task)
-    return Reply(200, [_status(call.rt, task)])
-
-
-@api.operation("deleteApplicationInstanceTask")
-def cancel_task(call: Call) -> Reply:
-    task = _owned(call, TASKS, "taskId", "taskId")
-    now = call.rt.clock.now()
-    if _status(call.rt, task)["resultCode"] in FINISHED:
-        raise Rejection("conflict", "Task cannot be cancelled: it has finished", property="taskId")
-    if task["pauses"] and task["pauses"][-1][1] is None:
-        task["pauses"][-1][1] = now
-    task["cancelledAt"] = now
-    call.rt.store.put(TASKS, str(task["id"]), task)
-    return Reply(200, [_status(call.rt, task)])
-
-
-@api.operation("getApplicationInstanceTaskBatches")
-def list_batches(call: Call) -> Reply:
-    return Reply(200, [_batch_status(call.rt, b) for b in _newest(call.rt, BATCHES, call.principal)])
-
-
-@api.operation("getApplicationInstanceTaskBatch")
-def get_batch(call: Call) -> Reply:
-    return Reply(200, [_batch_status(call.rt, _owned(call, BATCHES, "taskBatchId", "taskBatchId"))])
-
-
-# -- the single-instance endpoints of i3D's full spec (served with --spec) ------------------------
-def _instance(call: Call) -> int:
-    instance_id = str(call.path_params["applicationInstanceId"])
-    if not instance_id.isdigit() or call.rt.store.get(INSTANCES, instance_id) is None:
-        raise Rejection("not_found", "Invalid applicationInstanceId", property="applicationInstanceId")
-    return int(instance_id)
-
-
-@api.operation("getApplicationInstanceTasksByApplicationInstanceId")
-def list_instance_tasks(call: Call) -> Reply:
-    entity = _instance(call)
-    own = [t for t in _newest(call.rt, TASKS, call.principal) if t["entityId"] == entity]
-    return Reply(200, [_status(call.rt, t) for t in own[:INSTANCE_LIST_LIMIT]])
-
-
-def _shortcut(call: Call, name: str, params: dict[str, Any]) -> Reply:
-    entity = _instance(call)
-    template = next((t for _, t in call.rt.store.items(TEMPLATES) if t.get("shortcut") == name), None)
-    if template is None:
-        raise Rejection("invalid", f"No task template runs {name!r}")
-    request = {"taskTemplateId": str(template["id"]), "applicationInstanceIds": [str(entity)],
-               "taskActionParam": [{"paramName": k, "paramValue": str(v)} for k, v in params.items()]}
-    batch = create_batch(call.rt, call.principal, request, call.rt.clock.now())
-    return Reply(200, [_status(call.rt, call.rt.store.get(TASKS, str(batch["taskIds"][0])))])
-
-
-def _stop_params(call: Call) -> dict[str, Any]:
-    body = call.body if isinstance(call.body, dict) else {}
-    return {**DEFAULT_STOP, **{k: body[k] for k in ("methodId", "timeout") if body.get(k) is not None}}
-
-
-@api.operation("createApplicationInstanceStart")
-def start_instance(call: Call) -> Reply:
-    return _shortcut(call, "start", {})
-
-
-@api.operation("createApplicationInstanceStop")
-def stop_instance(call: Call) -> Reply:
-    return _shortcut(call, "stop", _stop_params(call))
-
-
-@api.operation("createApplicationInstanceRestart")
-def restart_instance(call: Call) -> Reply:
-    return _shortcut(call, "restart", _stop_params(call))
-
-
-@api.operation("createApplicationInstanceDeploy")
-def deploy_instance(call: Call) -> Reply:
-    return _shortcut(call, "deploy", {**DEFAULT_STOP, "buildId": call.body["applicationBuildId"]})
-
-
-# -- seed -----------------------------------------------------------------------------------------
-@api.seeder
-def seed(rt: Any, fixtures: dict) -> None:
-    store = rt.store
+# -- the profile and its handlers -----------------------------------------------------------------
+def seed(services: Services, fixtures: dict) -> None:
+    store = services.store
     for token, account in (fixtures.get("accounts") or {}).items():
         store.put(ACCOUNTS, str(token), {"account": account})
     store.put(SETTINGS, "settings", {"failurePercent": fixtures.get("failurePercent", 0)})
@@ -340,10 +190,115 @@ def seed(rt: Any, fixtures: dict) -> None:
         store.put(TEMPLATES, str(template["id"]), template)
     for instance in fixtures.get("instances") or []:
         store.put(INSTANCES, str(instance["id"]), instance)
-    now = rt.clock.now()
+    now = services.now()
     for entry in fixtures.get("history") or []:
         created = now - float(entry.get("ageSeconds", 0))
         request = dict(entry["request"])
         if created > now:
             request["executeAt"] = int(created)
-        create_batch(rt, entry["account"], request, min(created, now))
+        create_batch(services, entry["account"], request, min(created, now))
+
+
+vendor = Vendor("i3d", servers=["https://api.i3d.net"], identify=identify, errors=error_body, seed=seed)
+
+
+@vendor.operation("getApplicationInstanceTaskTemplates")
+def list_templates(ctx: Context) -> Reply:
+    return Reply(200, [{
+        "id": t["id"], "name": t["name"], "description": t["description"],
+        "actions": [{k: a[k] for k in ("idx", "actionType", "requiredParams")} for a in t["actions"]],
+    } for _, t in ctx.store.items(TEMPLATES)])
+
+
+@vendor.operation("createApplicationInstanceTask")
+def create_task(ctx: Context) -> Reply:
+    batch = create_batch(ctx.services, ctx.caller.account, ctx.body, ctx.now())
+    return Reply(200, [_batch_status(ctx, batch)])
+
+
+@vendor.operation("getApplicationInstanceTasks")
+def list_tasks(ctx: Context) -> Reply:
+    return Reply(200, [_status(ctx, t) for t in _newest(ctx.store, tasks(ctx.caller.account))])
+
+
+@vendor.operation("getApplicationInstanceTask")
+def get_task(ctx: Context) -> Reply:
+    return Reply(200, [_status(ctx, _owned(ctx, tasks(ctx.caller.account), "taskId"))])
+
+
+@vendor.operation("updateApplicationInstanceTask")
+def pause_or_resume_task(ctx: Context) -> Reply:
+    task = _owned(ctx, tasks(ctx.caller.account), "taskId")
+    code = _status(ctx, task)["resultCode"]
+    if code in (125, 126, 127):
+        raise Rejection("conflict", "Task cannot be paused or resumed: it has finished", property="taskId")
+    return Reply(200, [_status(ctx, _record(ctx, task, RESUME if code == 2 else PAUSE))])
+
+
+@vendor.operation("deleteApplicationInstanceTask")
+def cancel_task(ctx: Context) -> Reply:
+    task = _owned(ctx, tasks(ctx.caller.account), "taskId")
+    if _status(ctx, task)["resultCode"] in (125, 126, 127):
+        raise Rejection("conflict", "Task cannot be cancelled: it has finished", property="taskId")
+    return Reply(200, [_status(ctx, _record(ctx, task, CANCEL))])
+
+
+@vendor.operation("getApplicationInstanceTaskBatches")
+def list_batches(ctx: Context) -> Reply:
+    return Reply(200, [_batch_status(ctx, b) for b in _newest(ctx.store, batches(ctx.caller.account))])
+
+
+@vendor.operation("getApplicationInstanceTaskBatch")
+def get_batch(ctx: Context) -> Reply:
+    return Reply(200, [_batch_status(ctx, _owned(ctx, batches(ctx.caller.account), "taskBatchId"))])
+
+
+# -- the single-instance endpoints of i3D's full spec (served with --spec) ------------------------
+def _instance(ctx: Context) -> int:
+    instance_id = str(ctx.path_params["applicationInstanceId"])
+    if not (instance_id.isascii() and instance_id.isdigit()) or ctx.store.get(INSTANCES, instance_id) is None:
+        raise Rejection("not_found", "Invalid applicationInstanceId", property="applicationInstanceId")
+    return int(instance_id)
+
+
+@vendor.operation("getApplicationInstanceTasksByApplicationInstanceId")
+def list_instance_tasks(ctx: Context) -> Reply:
+    entity = _instance(ctx)
+    own = [t for t in _newest(ctx.store, tasks(ctx.caller.account)) if t["entityId"] == entity]
+    return Reply(200, [_status(ctx, t) for t in own[:INSTANCE_LIST_LIMIT]])
+
+
+def _shortcut(ctx: Context, name: str, params: dict[str, Any]) -> Reply:
+    entity = _instance(ctx)
+    template = next((t for _, t in ctx.store.items(TEMPLATES) if t.get("shortcut") == name), None)
+    if template is None:
+        raise Rejection("invalid", f"No task template runs {name!r}")
+    request = {"taskTemplateId": str(template["id"]), "applicationInstanceIds": [str(entity)],
+               "taskActionParam": [{"paramName": k, "paramValue": str(v)} for k, v in params.items()]}
+    batch = create_batch(ctx.services, ctx.caller.account, request, ctx.now())
+    return Reply(200, [_status(ctx, ctx.store.get(tasks(ctx.caller.account), str(batch["taskIds"][0])))])
+
+
+def _stop_params(ctx: Context) -> dict[str, Any]:
+    body = ctx.body if isinstance(ctx.body, dict) else {}
+    return {**DEFAULT_STOP, **{k: body[k] for k in ("methodId", "timeout") if body.get(k) is not None}}
+
+
+@vendor.operation("createApplicationInstanceStart")
+def start_instance(ctx: Context) -> Reply:
+    return _shortcut(ctx, "start", {})
+
+
+@vendor.operation("createApplicationInstanceStop")
+def stop_instance(ctx: Context) -> Reply:
+    return _shortcut(ctx, "stop", _stop_params(ctx))
+
+
+@vendor.operation("createApplicationInstanceRestart")
+def restart_instance(ctx: Context) -> Reply:
+    return _shortcut(ctx, "restart", _stop_params(ctx))
+
+
+@vendor.operation("createApplicationInstanceDeploy")
+def deploy_instance(ctx: Context) -> Reply:
+    return _shortcut(ctx, "deploy", {**DEFAULT_STOP, "buildId": ctx.body["applicationBuildId"]})
