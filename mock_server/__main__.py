@@ -32,9 +32,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from mock_server import bench
+    from bench import loopback
 
-    return bench.main(requests=args.requests, clients=args.clients, state=args.state)
+    return loopback.main(requests=args.requests, clients=args.clients, state=args.state)
 
 
 def _positive(text: str) -> float:

@@ -450,7 +450,7 @@ class Fakes:
             return f.email()
         if fmt in ("uri", "url", "uri-reference") or (name and name.lower().endswith(("url", "uri", "href"))):
             return f.url()
-        if fmt == "hostname" or (name and name.lower() in ("hostname", "host", "livehostname")):
+        if fmt == "hostname" or (name and name.lower().endswith(("hostname", "host"))):
             return f.hostname()
         if fmt == "ipv4" or (name and name.lower() in ("ip", "ipaddress", "ipv4")):
             return f.ipv4()

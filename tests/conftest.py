@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mock_server import PROJECT_ROOT
+from mock_server import PROJECT_ROOT, SPECS_DIR
 
-OFFICIAL_I3D = PROJECT_ROOT.parent / "shared" / "reference" / "i3d-odp-v3-openapi.yaml"
+OFFICIAL_I3D = SPECS_DIR / "reference" / "i3d-odp-v3-openapi.yaml"
 # A fixed virtual start (2026-01-01T00:00:00Z) so frozen-clock runs are reproducible.
 CLOCK_START = 1767225600
 _URL = re.compile(r"listening on (http://\S+)")

@@ -20,8 +20,8 @@ import uvicorn
 import yaml
 
 from mock_server.app import create_app
-from mock_server.vendor import Reply, Vendor
 from mock_server.runtime import ServeConfig
+from mock_server.vendor import Reply, Vendor
 
 from .conftest import CLOCK_START, start_server
 

@@ -1,0 +1,1 @@
+"""Benchmarks of the mock on loopback (`make bench`)."""

@@ -1,0 +1,95 @@
+"""The README's walkthroughs and recipe, exactly as written, against real servers."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+from mock_server import PROJECT_ROOT
+
+README = (PROJECT_ROOT / "README.md").read_text()
+
+
+def section(title: str) -> str:
+    start = README.index(title)
+    following = README.find("\n## ", start + len(title))
+    return README[start: following if following > 0 else None]
+
+
+def blocks(text: str, language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)\n```", text, re.S)
+
+
+# -- the recipe ---------------------------------------------------------------------------------
+def write_recipe(folder: Path) -> dict[str, Path]:
+    """The recipe's files, each written where its first-line comment says."""
+    written = {}
+    recipe = section("## Adding a new API")
+    for block in blocks(recipe, "yaml") + blocks(recipe, "python"):
+        first, _, rest = block.partition("\n")
+        name = first.removeprefix("# ").strip()
+        assert name.startswith("my-api/"), f"a recipe block without its file name: {first!r}"
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(block + "\n")
+        written[path.name] = path
+    assert set(written) == {"jobs-api.yaml", "jobs.yaml", "jobs.py"}, sorted(written)
+    return written
+
+
+def test_the_recipe_followed_literally_serves_a_toy_vendor_over_a_real_server(serve, tmp_path):
+    files = write_recipe(tmp_path)
+    (command,) = [line for line in blocks(section("## Adding a new API"), "sh")[0].splitlines()
+                  if line.startswith("mock-server serve")]
+    args = command.split()[2:]
+    args = [str(tmp_path / a) if a.startswith("my-api") else a for a in args]
+    assert str(files["jobs-api.yaml"]) in args
+    server = serve(*args)
+    rw, ro, bad = ({"X-Jobs-Key": k} for k in ("key-rw", "key-ro", "nope"))
+    with server.client() as http:
+        created = http.post("/jobs", json={"name": "nightly"}, headers=rw)
+        assert created.status_code == 201, created.text
+        assert created.json() == {"id": 1, "name": "nightly", "state": "QUEUED"}
+        refused = http.post("/jobs", json={"name": "x"}, headers=ro)
+        assert (refused.status_code, refused.json()) == (403, {"reason": "This key may only read"})
+        unknown = http.get("/jobs/1", headers=bad)
+        assert (unknown.status_code, unknown.json()) == (401, {"reason": "Unknown API key"})
+        invalid = http.post("/jobs", json={}, headers=rw)
+        assert invalid.status_code == 400 and "name" in invalid.json()["reason"], invalid.text
+        assert http.get("/jobs/2", headers=rw).status_code == 404
+        assert http.post("/__admin/clock/advance", json={"seconds": 29.9}).status_code == 200
+        assert http.get("/jobs/1", headers=rw).json()["state"] == "QUEUED"
+        assert http.post("/__admin/clock/advance", json={"seconds": 0.1}).status_code == 200
+        assert http.get("/jobs/1", headers=rw).json() == {"id": 1, "name": "nightly", "state": "DONE"}
+        journal = http.get("/__admin/requests").json()
+        assert all(e["response"] in ("valid", "unchecked") for e in journal), journal
+
+
+# -- the i3D walkthrough --------------------------------------------------------------------------
+def run_walkthrough(url: str) -> list[str]:
+    """The block run by bash as written (only the URL changed); the output of each curl."""
+    i3d = section("## i3D.net ODP")
+    (block, *_) = blocks(i3d[i3d.index("**Walkthrough**"):], "sh")
+    separate = "curl() { command curl \"$@\"; printf '\\n\\036\\n'; }\n"
+    result = subprocess.run(["bash", "-ec", separate + block.replace("http://127.0.0.1:8000", url)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return [chunk.strip() for chunk in result.stdout.split("\036")[:-1]]
+
+
+def test_the_i3d_walkthrough_works_as_typed_on_a_fresh_make_serve(serve):
+    server = serve()   # what `make serve` runs: a running clock, the embedded fixtures
+    outputs = [json.loads(o) for o in run_walkthrough(server.url)]
+    freeze, templates, created, running, clock, advanced, paused, cancelled, batch, other = outputs
+    assert freeze["frozen"] is True and clock["now"] == freeze["now"] + 3
+    assert [t["id"] for t in templates] == [1, 2, 3, 4]
+    (batch_status,) = created
+    assert batch_status["id"] == 5 and batch_status["numTasks"] == 10 and batch_status["taskIds"][0] == 29
+    assert (running[0]["resultCode"], running[0]["resultText"]) == (1, "In progress: Stop instance")
+    assert advanced[0]["currentActionIdx"] == 1 and advanced[0]["resultText"] == "In progress: Start instance"
+    assert paused[0]["resultCode"] == 2
+    assert cancelled[0]["resultCode"] == 125
+    assert batch[0]["numTasksCancelled"] == 1
+    assert other["errorCode"] == 10001, "another account's task is i3D's not-found"
