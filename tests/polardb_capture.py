@@ -1,9 +1,11 @@
-"""A capture server for the official PolarDB SDK: records each raw request, answers a fixed JSON body."""
+"""A capture server for the official PolarDB SDK: records each raw request and answers it with
+``respond(request) -> (status, body)``, by default a fixed success body."""
 
 from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -25,19 +27,25 @@ class Captured:
         return next((v for k, v in self.headers if k.lower() == name), None)
 
 
+def fixed_success(request: Captured) -> tuple[int, dict]:
+    return 200, {"RequestId": REQUEST_ID, "BatchId": "pcb-xxx"}
+
+
 class CaptureServer:
-    def __init__(self) -> None:
+    def __init__(self, respond: Callable[[Captured], tuple[int, dict]] = fixed_success) -> None:
         self.requests: list[Captured] = []
+        self.respond = respond
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def _capture(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 path, _, query = self.path.partition("?")
-                server.requests.append(Captured(self.command, path, query.encode(), tuple(self.headers.items()),
-                                                body))
-                payload = json.dumps({"RequestId": REQUEST_ID, "BatchId": "pcb-xxx"}).encode()
-                self.send_response(200)
+                captured = Captured(self.command, path, query.encode(), tuple(self.headers.items()), body)
+                server.requests.append(captured)
+                status, reply = server.respond(captured)
+                payload = json.dumps(reply).encode()
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json;charset=utf-8")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
