@@ -159,3 +159,10 @@ def test_error_body_has_the_gateways_five_fields_and_a_deterministic_request_id(
                     "Message": "Specified signature nonce was used already.",
                     "Recommend": f"https://api.aliyun.com/troubleshoot?q=SignatureNonceUsed&product=polardb"
                                  f"&requestId={rid}"}
+
+
+def test_engine_rejections_without_a_code_get_the_gateways_nearest_one():
+    assert errors.code_for("invalid", 400) == "InvalidParameter"
+    assert errors.code_for("method_not_allowed", 405) == "UnsupportedHTTPMethod"
+    assert errors.code_for("unavailable", 503) == "ServiceUnavailable"
+    assert errors.code_for("invalid", 500) == "InternalError"

@@ -287,7 +287,7 @@ def test_encode_request_builds_what_the_sdk_sends_and_the_verifier_accepts(captu
         host=capture.endpoint, credentials=(KEY, SECRET), date=sent.header("x-acs-date"),
         nonce=sent.header("x-acs-signature-nonce"))
     assert (built.method, built.path) == ("POST", "/")
-    assert built.query_string.encode() == sent.query_string
+    assert built.query_string.encode() == sent.query_string and built.target == "/?" + built.query_string
     verdict = signature.verify(built.method, built.path, built.query_string, built.headers, built.body,
                                secret_for=SECRETS.get, nonces=set(), now=sent_at(sent))
     assert verdict.ok, verdict.error

@@ -34,6 +34,13 @@ CATALOGUE: dict[str, tuple[int, str]] = {
 
 # The engine's rejection kinds, for the status each code carries (the status is always forced).
 KINDS = {400: "invalid", 403: "forbidden", 404: "not_found", 500: "unavailable", 503: "unavailable"}
+# The code for an engine rejection that carries none (e.g. Connexion's own validation), by kind.
+FALLBACK_CODES = {
+    "invalid": "InvalidParameter", "invalid_path": "InvalidParameter", "unsupported_media": "InvalidParameter",
+    "too_large": "InvalidParameter", "unauthenticated": "IncompleteSignature", "forbidden": "Forbidden.RAM",
+    "not_found": "InvalidApi.NotFound", "method_not_allowed": "UnsupportedHTTPMethod",
+    "unavailable": "ServiceUnavailable",
+}
 
 
 class AcsError(Exception):
@@ -55,6 +62,13 @@ class AcsError(Exception):
 
     def body(self, request_id: str, host_id: str = HOST) -> dict[str, str]:
         return error_body(self.code, self.message, request_id=request_id, host_id=host_id)
+
+
+def code_for(kind: str, status: int) -> str:
+    """The gateway code for a rejection without one: by kind, InternalError for any other 5xx."""
+    if status >= 500 and status != 503:
+        return "InternalError"
+    return FALLBACK_CODES.get(kind, "InvalidParameter")
 
 
 def missing_parameter(name: str) -> AcsError:
