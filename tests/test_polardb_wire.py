@@ -292,3 +292,10 @@ def test_encode_request_builds_what_the_sdk_sends_and_the_verifier_accepts(captu
                                secret_for=SECRETS.get, nonces=set(), now=sent_at(sent))
     assert verdict.ok, verdict.error
     assert wire.decode(built.method, built.path, built.query_string, built.headers).params == decode(sent).params
+
+
+def test_a_v1_requests_unsigned_action_header_cannot_reroute_it(capture):
+    sdk(capture, signature_algorithm="v2").describe_batch_task(models.DescribeBatchTaskRequest(batch_id="pcb-1"))
+    request = capture.last()
+    headers = [(k, "CreateBatchTask" if k.lower() == "x-acs-action" else v) for k, v in request.headers]
+    assert wire.decode(request.method, request.path, request.query_string, headers).action == "DescribeBatchTask"

@@ -1,8 +1,8 @@
 """PolarDB's RPC wire form: a raw request -> action, version and parameters; and back, for real targets.
 
 On the wire every action is ``POST /`` (GET works too), the action and version in the
-``x-acs-action``/``x-acs-version`` headers (or ``Action``/``Version`` in the query for the older v1
-signature), every parameter in the query string or an ``application/x-www-form-urlencoded`` body.
+``x-acs-action``/``x-acs-version`` headers (and ``Action``/``Version`` in the query with the older
+v1 signature), every parameter in the query string or an ``application/x-www-form-urlencoded`` body.
 Arrays travel as compact JSON text (``Status=["RUNNING"]``, what the SDK sends) or flat
 (``Status.1=RUNNING``); ``decode`` folds the flat form into JSON text, so the parameters always
 look like the spec's (``specs/fragments/polardb``). Free of server state: the contract-test harness
@@ -80,12 +80,13 @@ def decode(method: str, path: str, query_string: bytes | str, headers: Headers, 
     if body and content_type == FORM:
         merged += parse_query(body)
     protocol = {k: v for k, v in merged if k in PROTOCOL_PARAMS}
-    wanted_version = header(pairs, "x-acs-version") or protocol.get("Version")
+    # The query wins over the headers: both signatures cover it, while v1 leaves the headers unsigned.
+    wanted_version = protocol.get("Version") or header(pairs, "x-acs-version")
     if not wanted_version:
         raise missing_common_parameter("Version")
     if wanted_version != version:
         raise AcsError.of("InvalidVersion")
-    action = header(pairs, "x-acs-action") or protocol.get("Action")
+    action = protocol.get("Action") or header(pairs, "x-acs-action")
     if not action:
         raise missing_common_parameter("Action")
     if action not in actions:
