@@ -577,3 +577,23 @@ def test_every_answer_matches_the_spec_and_integers_are_integers():
 def test_sids_are_deterministic_uuids():
     assert render.sid(1, 1) == render.sid(1, 1) != render.sid(1, 2) != render.sid(2, 1)
     assert render.sid(1, 1)[14] == "4"
+
+
+@pytest.mark.parametrize(("status", "message", "details", "expected"), [
+    (400, "Strategy-Secret header is required", None,
+     {"statusCode": 400, "message": ["Strategy-Secret header is required"], "error": "Bad Request"}),
+    (400, "invalid", ["settings.tasks.0.key should not be empty"],
+     {"statusCode": 400, "message": ["settings.tasks.0.key should not be empty"], "error": "Bad Request"}),
+    (401, "Unauthorized", None, {"statusCode": 401, "message": "Unauthorized"}),
+    (403, "Invalid strategy secret", None,
+     {"statusCode": 403, "message": "Invalid strategy secret", "error": "Forbidden"}),
+    (404, "Execution event not found", None,
+     {"statusCode": 404, "message": "Execution event not found", "error": "Not Found"}),
+    (409, "Execution instance is not active", None,
+     {"statusCode": 409, "message": "Execution instance is not active", "error": "Conflict"}),
+    (500, "boom", None, {"statusCode": 500, "message": "Internal server error"}),
+])
+def test_error_bodies_are_nestjs_defaults(status, message, details, expected):
+    body = render.error_body(status, message, details)
+    assert body == expected
+    assert response_errors("ExecutionInstanceController_pause", body, str(status)) == []

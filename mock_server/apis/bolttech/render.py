@@ -128,6 +128,23 @@ def event(
     return _compact(body)
 
 
+# -- errors -------------------------------------------------------------------------------------------
+REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict"}
+
+
+def error_body(status: int, message: str, details: Sequence[str] | None = None) -> dict[str, Any]:
+    """The NestJS default error body: 400 lists its messages (ValidationPipe); a bare 401 is
+    ``{statusCode, message: "Unauthorized"}``; 500 has no reason phrase."""
+    if status == 400:
+        return {"statusCode": 400, "message": list(details) if details else [message], "error": "Bad Request"}
+    if status == 401 and message == "Unauthorized":
+        return {"statusCode": 401, "message": "Unauthorized"}
+    if status >= 500:
+        return {"statusCode": status, "message": "Internal server error"}
+    body = {"statusCode": status, "message": message}
+    return {**body, "error": REASONS[status]} if status in REASONS else body
+
+
 # -- answers ------------------------------------------------------------------------------------------
 def created(instance_body: Mapping, main_event: Mapping, on_create: Sequence[Mapping]) -> dict[str, Any]:
     """POST /execution-instance."""
