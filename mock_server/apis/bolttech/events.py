@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .schedule import ScheduleError, add_delay, moment, zone
@@ -74,7 +74,7 @@ class EventStatus:
     finished_at: float | None = None
     error: str | None = None
     effect: str | None = None
-    parked: bool = field(default=False)  # an asynchronous step has run (the correlationId is in use)
+    parked: bool = False  # an asynchronous step has run (the correlationId is in use)
 
 
 # -- the snapshot an event runs from ------------------------------------------------------------------
