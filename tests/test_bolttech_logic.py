@@ -597,3 +597,117 @@ def test_error_bodies_are_nestjs_defaults(status, message, details, expected):
     body = render.error_body(status, message, details)
     assert body == expected
     assert response_errors("ExecutionInstanceController_pause", body, str(status)) == []
+
+
+# -- handlers over a MemoryStore (what the seam's Context offers, faked) ------------------------------
+class FakeContext:
+    """The members of the seam's Context the handlers use."""
+
+    def __init__(self, store, clock: list[float], *, path=None, query=None, body=None, secret="ZGV2LXNlY3JldA=="):
+        self.store, self._clock, self.seed, self.settings = store, clock, 1, FIXTURES
+        self.headers = {} if secret is None else {"Strategy-Secret": secret}
+        self.path_params, self.query, self.body = path or {}, query or {}, body
+
+    def now(self) -> float:
+        return self._clock[0]
+
+
+@pytest.fixture
+def world():
+    from mock_server.apis.bolttech import handlers
+    from mock_server.store import MemoryStore
+
+    store, clock = MemoryStore(), [T0]
+    handlers.seed(store, FIXTURES, now=T0, seed_value=1)
+
+    def call(op_id: str, **kwargs):
+        ctx = FakeContext(store, clock, **kwargs)
+        try:
+            status, body = handlers.HANDLERS[op_id](ctx)
+        except Rejection as refused:
+            status = refused.status or {"invalid": 400, "not_found": 404, "forbidden": 403, "conflict": 409}[
+                refused.kind]
+            body, _ = handlers.error_style(refused, status, op_id)
+        assert response_errors(op_id, body, str(status)) == [], (op_id, status, body)
+        return status, body
+
+    return call, clock
+
+
+INSTANCE = {"instanceSid": "00c974cd-8696-45db-9631-6cb5393f67c9"}
+CYCLE_2 = "8d2f6b1a-4c3e-4e7b-9a5d-2f1e0c9b7a64"
+CORRELATION = {"correlationId": "c0a8012e-7d3b-4b8e-a1f2-5e6d7c8b9a01"}
+
+
+def test_walkthrough_resume_the_paused_charge_and_the_next_cycle_appears(world):
+    call, clock = world
+    status, tasks = call("ExecutionInstanceController_getTasks", path=INSTANCE)
+    assert status == 200 and {t["sid"]: t["status"] for t in tasks}[CYCLE_2] == "PAUSED"
+    status, event = call("ExecutionEventController_resume", path=CORRELATION, body={"status": "PAID"})
+    assert (status, event["status"], event["sid"]) == (200, "QUEUED", CYCLE_2)
+    clock[0] += 4
+    _, wrapped = call("ExecutionEventController_findOne", path={"eventSid": CYCLE_2})
+    assert wrapped["event"]["status"] == "PROCESSED"
+    _, instance = call("ExecutionInstanceController_findOne", path=INSTANCE)
+    assert instance["cycle"] == 3 and instance["nextEvent"]["sid"] != CYCLE_2
+    assert call("ExecutionEventController_resume", path=CORRELATION)[0] == 409
+
+
+def test_handler_errors_in_order(world):
+    call, _ = world
+    assert call("ExecutionInstanceController_findOne", path=INSTANCE, secret=None)[0] == 400
+    unknown = {"instanceSid": "11111111-1111-4111-8111-111111111111"}
+    assert call("ExecutionInstanceController_findOne", path=unknown, secret="d3Jvbmc=")[1]["message"] == (
+        "Execution instance not found")
+    assert call("ExecutionInstanceController_findOne", path=INSTANCE, secret="d3Jvbmc=")[0] == 403
+    assert call("ExecutionEventController_findOne", path={"eventSid": unknown["instanceSid"]})[0] == 404
+    assert call("QueueController_getStatus", secret="d3Jvbmc=")[0] == 403
+    status, body = call("ExecutionInstanceController_pause", path=INSTANCE)
+    assert status == 200 and body["status"] == "PAUSED" and body["strategy"]["name"] == "recurring-payment"
+    status, body = call("ExecutionInstanceController_pause", path=INSTANCE)
+    assert (status, body["message"]) == (409, "Execution instance is not active")
+    status, body = call("ExecutionInstanceController_cancel", path=INSTANCE)
+    assert status == 200 and body["numCanceledEvents"] == 3
+    assert call("ExecutionInstanceController_cancel", path=INSTANCE)[0] == 409
+    assert call("ExecutionInstanceController_cancelTasks", path=INSTANCE, query={"tasks": "c2p-reminder"})[0] == 409
+
+
+def test_strategy_create_get_patch_and_conflicts(world):
+    call, _ = world
+    body = fixture_strategy_body()
+    status, error = call("ExecutionStrategyController_create", body=body)
+    assert (status, error["message"]) == (409, "Execution strategy name already exists")
+    broken = copy.deepcopy(body) | {"name": "other-flow"}
+    broken["settings"]["tasks"][0]["key"] = ""
+    status, error = call("ExecutionStrategyController_create", body=broken)
+    assert status == 400 and "settings.tasks.0.key should not be empty" in error["message"]
+    status, created_summary = call("ExecutionStrategyController_create", body=body | {"name": "other-flow",
+                                                                                       "secret": "s3cret"})
+    assert status == 200 and created_summary["version"] == 1
+    sid = {"strategySid": created_summary["sid"]}
+    assert call("ExecutionStrategyController_findOne", path=sid)[0] == 403  # dev-secret is not its secret
+    secret = strategies.secret_header("s3cret")
+    status, patched = call("ExecutionStrategyController_update", path=sid, secret=secret,
+                           body={"settings": body["settings"], "description": "v2"})
+    assert (status, patched["version"], patched["description"]) == (200, 2, "v2")
+    status, error = call("ExecutionStrategyController_update", path=sid, secret=secret,
+                         body={"settings": body["settings"], "name": "recurring-payment"})
+    assert status == 409
+    status, instance = call("ExecutionInstanceController_create", secret=secret,
+                            body={"strategyId": "other-flow", "startDate": "2026-02-01T00:00:00.000Z"})
+    assert status == 200 and instance["createdEvents"]["mainEvent"]["status"] == "PENDING"
+    assert call("ExecutionInstanceController_create", body={"strategyId": "nope", "startDate": "2026-02-01"})[0] == 404
+
+
+def test_queue_pause_holds_new_events(world):
+    call, clock = world
+    assert call("QueueController_pause") == (200, {})
+    assert call("QueueController_getStatus") == (200, {"status": "paused"})
+    _, made = call("ExecutionInstanceController_create",
+                   body={"strategyId": "recurring-payment", "startDate": iso(T0 + 10)})
+    sid = made["createdEvents"]["mainEvent"]["sid"]
+    clock[0] += 600
+    assert call("ExecutionEventController_findOne", path={"eventSid": sid})[1]["event"]["status"] == "PENDING"
+    assert call("QueueController_resume") == (200, {})
+    clock[0] += 7
+    assert call("ExecutionEventController_findOne", path={"eventSid": sid})[1]["event"]["status"] == "PAUSED"
