@@ -143,6 +143,17 @@ def test_patch_needs_every_settings_block():
     assert strategies.validate_strategy({"settings": settings}, update=True) == []
 
 
+def test_hostile_shapes_give_messages_not_crashes():
+    body = fixture_strategy_body()
+    body["settings"]["tasks"][0]["key"] = ["not", "hashable"]
+    body["settings"]["services"][0]["key"] = {"x": 1}
+    body["settings"]["actions"] = [1, None]
+    messages = strategies.validate_strategy(body)
+    assert "settings.tasks.0.key must be a string" in messages
+    assert "settings.actions.0 nested property 0 must be either object or array" in messages
+    assert strategies.validate_strategy([]) == ["body must be an object"]
+
+
 def test_bad_request_body_is_nestjs_shaped():
     assert strategies.bad_request(["a should not be empty"]) == {
         "statusCode": 400, "message": ["a should not be empty"], "error": "Bad Request"}

@@ -127,7 +127,10 @@ def create_instance(
     instance["mainEvent"] = cycle[0]["sid"]
     on_create = []
     for entry in settings.get("onCreateTasks") or []:
-        date = delayed(start, entry.get("delayBy"), tz=tz).timestamp()
+        try:
+            date = delayed(start, entry.get("delayBy"), tz=tz).timestamp()
+        except ScheduleError as exc:
+            raise Rejection("invalid", "startDate must be a valid ISO 8601 date string", property="startDate") from exc
         on_create.append(_event(instance, strategy, env, task=entry["task"], main=False, date=date, at=env.now,
                                 manual=_manual(strategy, entry)))
     return instance, cycle, on_create
@@ -160,11 +163,14 @@ def _cancel(
     instance = {**instance, "status": "CANCELED", "canceledAt": at, "cancelReason": reason, "endDate": at,
                 "updatedAt": at}
     tz = _tz(strategy)
-    on_cancel = [
-        _event(instance, strategy, env, task=entry["task"], main=False, at=at, after_cancellation=True,
-               date=delayed(moment(at), entry.get("delayBy"), tz=tz).timestamp(), manual=_manual(strategy, entry))
-        for entry in strategy["settings"].get("onCancelTasks") or []
-    ]
+    on_cancel = []
+    for entry in strategy["settings"].get("onCancelTasks") or []:
+        try:
+            date = delayed(moment(at), entry.get("delayBy"), tz=tz).timestamp()
+        except ScheduleError:
+            date = at
+        on_cancel.append(_event(instance, strategy, env, task=entry["task"], main=False, at=at, date=date,
+                                after_cancellation=True, manual=_manual(strategy, entry)))
     return instance, updated, on_cancel, count
 
 

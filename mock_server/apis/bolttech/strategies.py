@@ -173,10 +173,10 @@ def _settings(c: _Checker, s: Mapping, *, update: bool) -> None:
         c.obj(config, "instanceValidation", "settings.config.instanceValidation")
 
     tasks = c.each(s, "tasks", "settings.tasks", required=True)
-    task_keys = {t.get("key") for _, t in tasks}
+    task_keys = _keys(tasks)
     services = c.each(s, "services", "settings.services", required=True)
     actions = c.each(s, "actions", "settings.actions", required=True)
-    action_keys = {a.get("key") for _, a in actions}
+    action_keys = _keys(actions)
 
     schedule = c.obj(s, "schedule", "settings.schedule", required=True)
     if schedule is not None:
@@ -219,11 +219,12 @@ def _settings(c: _Checker, s: Mapping, *, update: bool) -> None:
             c.boolean(auth, "noCache", f"{apath}.noCache")
         c.string(svc, "credentialPath", f"{path}.credentialPath")
         c.string(svc, "credentialType", f"{path}.credentialType")
-        keys = methods.setdefault(svc.get("key"), set())
+        method_items = c.each(svc, "methods", f"{path}.methods", required=True)
+        if isinstance(svc.get("key"), str):
+            methods.setdefault(svc["key"], set()).update(_keys(method_items))
         mseen: set[str] = set()
-        for mpath, method in c.each(svc, "methods", f"{path}.methods", required=True):
+        for mpath, method in method_items:
             _key(c, method, mpath, mseen)
-            keys.add(method.get("key"))
             c.string(method, "url", f"{mpath}.url", not_empty=True)
             c.one_of(method, "method", f"{mpath}.method", HTTP_METHODS, required=True)
             c.boolean(method, "async", f"{mpath}.async")
@@ -234,7 +235,7 @@ def _settings(c: _Checker, s: Mapping, *, update: bool) -> None:
         c.string(task, "description", f"{path}.description")
         _retry(c, task, f"{path}.retryConfig")
         steps = c.each(task, "steps", f"{path}.steps", required=True, not_empty=True)
-        step_keys = {st.get("key") for _, st in steps}
+        step_keys = _keys(steps)
         initial = c.string(task, "initialStep", f"{path}.initialStep", not_empty=True)
         if initial and task["initialStep"] not in step_keys:
             c.fail(f"{path}.initialStep", "must be the key of one of the task's steps")
@@ -264,6 +265,10 @@ def _settings(c: _Checker, s: Mapping, *, update: bool) -> None:
             and action["method"] not in methods[action["service"]]
         ):
             c.fail(f"{path}.method", f"must be the key of one of the methods of service {action['service']}")
+
+
+def _keys(items: list[tuple[str, Mapping]]) -> set[str]:
+    return {item["key"] for _, item in items if isinstance(item.get("key"), str)}
 
 
 def _key(c: _Checker, obj: Mapping, path: str, seen: set[str]) -> None:
