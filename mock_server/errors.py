@@ -191,9 +191,10 @@ class ErrorLayer:
         body = self._fill(body, schema, status, rejection)
         return self.fakes.conform(body, schema, *key), media or "application/json"
 
-    def _fill(self, body: Any, schema: Any, status: int, rejection: Rejection) -> Any:
-        """Put the real reason into the fields of ``body`` that carry one (by name and type)."""
-        if not isinstance(body, dict):
+    def _fill(self, body: Any, schema: Any, status: int, rejection: Rejection, depth: int = 0) -> Any:
+        """Put the real reason into the fields of ``body`` that carry one (by name and type), in
+        nested objects too (e.g. ``{status, data: {validationErrors: [...]}}``)."""
+        if not isinstance(body, dict) or depth > 3:
             return body
         resolver = self.spec.resolver
         props = resolver.merged_all_of(schema).get("properties") or {}
@@ -229,6 +230,9 @@ class ErrorLayer:
             if name in kinds and (kinds[name].get("type") == "array" or "items" in kinds[name]):
                 items = resolver.resolve(kinds[name].get("items") or {})
                 body[name] = [self._detail(items, rejection)]
+        for name, sub in kinds.items():
+            if isinstance(body.get(name), dict) and name not in LIST_FIELDS:
+                body[name] = self._fill(body[name], sub, status, rejection, depth + 1)
         return body
 
     def _detail(self, schema: dict, rejection: Rejection) -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import importlib
 import math
 import random
 import re
@@ -21,12 +22,14 @@ from typing import Any
 import rstr
 from faker import Faker
 
-# Generated timestamps are anchored here, not on the clock, so fixtures never depend on when they ran.
+from mock_server import realism
+
+# Generated moments fall near this anchor: the day the virtual clock starts on (BASE_EPOCH when
+# no clock is given), so the same seed and start give the same values.
 BASE_EPOCH = 1767225600  # 2026-01-01T00:00:00Z
 MAX_DEPTH = 8
-def _is_timestamp_name(name: str | None) -> bool:
-    """createdAt, finishedAt, created_at, lastTimestamp: a point in time."""
-    return bool(name) and (name.endswith("At") or name.lower().endswith(("_at", "timestamp")))
+# Strings from a pattern stay of plausible length: rstr repeats `*` and `+` up to 100 times.
+importlib.import_module("rstr.xeger").STAR_PLUS_LIMIT = 8
 _UNSET = object()
 
 
@@ -264,10 +267,11 @@ class Validator:
 class Fakes:
     """Deterministic fake values for one document and seed."""
 
-    def __init__(self, doc: dict, seed: int) -> None:
+    def __init__(self, doc: dict, seed: int, anchor: float | None = None) -> None:
         self.resolver = Resolver(doc)
         self.validator = Validator(self.resolver)
         self.seed = seed
+        self.anchor = BASE_EPOCH if anchor is None else (anchor // realism.DAY) * realism.DAY
         self._faker = Faker()
         self._lock = threading.Lock()
 
@@ -300,7 +304,7 @@ class Fakes:
         if t == "integer":
             return self._gen_integer(schema, rng, name)
         if t == "number":
-            return self._gen_number(schema, rng)
+            return self._gen_number(schema, rng, name)
         if t == "boolean":
             return rng.random() < 0.5
         if t == "null":
@@ -339,7 +343,24 @@ class Fakes:
         if isinstance(extra, dict) and not props and depth < MAX_DEPTH:
             for _ in range(max(schema.get("minProperties", 0), rng.randint(1, 2))):
                 out[self._faker.word()] = self._gen(extra, rng, None, depth + 1)
+        self._order_moments(out, props, rng)
         return out
+
+    def _order_moments(self, out: dict, props: dict, rng: random.Random) -> None:
+        """The moments of one object in the order their names say (created <= updated <= ended)."""
+        fields = []
+        for prop in out:
+            sub = self.resolver.resolve(props.get(prop, {}))
+            rank = realism.time_rank(prop, sub) if "enum" not in sub and "const" not in sub else None
+            if rank is not None:
+                fields.append((prop, sub, rank))
+        if not fields:
+            return
+        for (prop, sub, _), moment in zip(fields, realism.moments([r for *_, r in fields], self.anchor, rng),
+                                          strict=True):
+            value = realism.render_time(moment, prop, sub)
+            if not self.validator.errors(value, sub):
+                out[prop] = value
 
     def _gen_array(self, schema: dict, rng: random.Random, name: str | None, depth: int) -> list:
         low = schema.get("minItems", 0)
@@ -357,12 +378,15 @@ class Fakes:
 
     def _gen_integer(self, schema: dict, rng: random.Random, name: str | None) -> int:
         low, high = self._bounds(schema, integer=True)
-        if _is_timestamp_name(name):
-            preferred = (BASE_EPOCH, BASE_EPOCH + 365 * 86400)
-        elif name and (name == "id" or name.endswith(("Id", "_id", "ID"))):
+        rank = realism.time_rank(name, schema)
+        if rank is not None and not schema.get("multipleOf"):
+            value = realism.render_time(realism.moments([rank], self.anchor, rng)[0], name, schema)
+            if low <= value <= high:
+                return value
+        if name and (name == "id" or name.endswith(("Id", "_id", "ID"))):
             preferred = (1, 99999)
         else:
-            preferred = (0, 1000)
+            preferred = realism.integer_range(name) or (0, 1000)
         lo, hi = max(low, preferred[0]), min(high, preferred[1])
         if lo > hi:
             lo, hi = low, min(high, low + 1000)
@@ -372,8 +396,14 @@ class Fakes:
             return found if found is not None else int(lo)
         return rng.randint(int(lo), int(hi))
 
-    def _gen_number(self, schema: dict, rng: random.Random) -> float:
+    def _gen_number(self, schema: dict, rng: random.Random, name: str | None = None) -> float:
         low, high = self._bounds(schema, integer=False)
+        counted = realism.integer_range(name)
+        if counted and not schema.get("multipleOf"):
+            # A number that counts or orders things is whole, even where the schema says "number".
+            lo, hi = max(math.ceil(low), counted[0]), min(math.floor(high), counted[1])
+            if lo <= hi:
+                return rng.randint(lo, hi)
         lo, hi = max(low, 0.0), min(high, 1000.0)
         if lo > hi:
             lo, hi = low, min(high, low + 1000.0)
@@ -434,16 +464,21 @@ class Fakes:
     def _string_value(self, schema: dict, rng: random.Random, name: str | None, pattern: str | None) -> str:
         fmt = schema.get("format", "")
         f = self._faker
+        if realism.wants_example_form(name, schema):
+            varied = realism.vary_example(schema["example"], rng)
+            if not self.validator._check_string(varied, schema, "/"):
+                return varied
+        rank = realism.time_rank(name, schema)
+        if rank is not None and fmt not in ("uuid", "email", "uri"):
+            moment = realism.moments([rank], self.anchor, rng)[0]
+            return realism.render_time(moment, name, schema)
         if pattern:
             try:
                 return rstr.Rstr(rng).xeger(pattern)
             except Exception:  # noqa: BLE001 - an exotic regex; fall through to heuristics
                 pass
-        if fmt == "date-time" or (not fmt and _is_timestamp_name(name)):
-            moment = BASE_EPOCH + rng.randint(0, 365 * 86400)
-            return dt.datetime.fromtimestamp(moment, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        if fmt == "date":
-            return dt.date.fromtimestamp(BASE_EPOCH + rng.randint(0, 365 * 86400)).isoformat()
+        if fmt in ("date-time", "date"):
+            return realism.render_time(realism.moments([1.5], self.anchor, rng)[0], name, schema)
         if fmt == "uuid":
             return str(uuid.UUID(int=rng.getrandbits(128), version=4))
         if fmt == "email" or (name and "email" in name.lower()):

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from mock_server import paging
 from mock_server.errors import Rejection
 from mock_server.vendor import Context, Reply
 
@@ -165,7 +166,7 @@ class Resources:
         headers = {}
         if "location" in {h.lower() for h in (call.op.response(status) or {}).get("headers") or {}}:
             headers["Location"] = f"{key}/{item_id}"
-        return self._reply(call.op, status, obj, headers)
+        return self._reply(call, shape, status, obj, headers)
 
     def _writable(self, body: dict, collection: str) -> dict:
         schema = self.spec.resolver.merged_all_of(self.item_schema.get(collection, {}))
@@ -175,11 +176,12 @@ class Resources:
 
     def _list(self, call: Context, shape: Shape) -> Reply:
         key = self._collection_key(call, shape)
-        return self._reply(call.op, call.op.success_status(), [obj for _, obj in self.store.items(key)])
+        items = [obj for _, obj in self.store.items(key)]
+        return self._reply(call, shape, call.op.success_status(), items)
 
     def _read(self, call: Context, shape: Shape) -> Reply:
         _, _, obj = self._existing(call, shape)
-        return self._reply(call.op, call.op.success_status(), obj)
+        return self._reply(call, shape, call.op.success_status(), obj)
 
     def _update(self, call: Context, shape: Shape) -> Reply:
         key, item_id, obj = self._existing(call, shape)
@@ -187,23 +189,43 @@ class Resources:
             obj.update(self._writable(call.body, shape.collection))
         obj = self.fakes.conform(obj, self.item_schema[shape.collection], "item", shape.collection, item_id)
         self.store.put(key, item_id, obj)
-        return self._reply(call.op, call.op.success_status(), obj)
+        return self._reply(call, shape, call.op.success_status(), obj)
 
     def _delete(self, call: Context, shape: Shape) -> Reply:
         key, item_id, obj = self._existing(call, shape)
         self.store.delete(key, item_id)
         self.store.put(_tombstones(key), item_id, {})
-        return self._reply(call.op, call.op.success_status((204, 200, 202)), obj)
+        return self._reply(call, shape, call.op.success_status((204, 200, 202)), obj)
 
     def _action(self, call: Context, shape: Shape) -> Reply:
-        status = call.op.success_status()
-        schema = call.op.json_schema(status)
+        op = call.op
+        status = op.success_status()
+        schema = op.json_schema(status)
         params = sorted((k, str(v)) for k, v in call.path_params.items())
-        body = None if schema is None else self.fakes.generate(schema, "action", call.op.id, params)
-        return Reply(status, body)
+        if schema is not None:
+            body = self.fakes.generate(schema, "action", op.id, params)
+            return Reply(status, paging.echo(body, self.spec.resolver.resolve(schema), self.spec.resolver,
+                                             call.query, self.fakes, ("action", op.id, params)))
+        media = next(iter(op.content_types(status)), None)
+        if media is None:
+            return Reply(status, None)
+        # A documented body that is not JSON: text for text types, bytes otherwise, never nothing.
+        content = ((op.response(status) or {}).get("content") or {})[media].get("schema") or {"type": "string"}
+        if media.split(";")[0].strip().lower().startswith("text/"):
+            text = self.fakes.generate({"type": "string", **content, "minLength": max(1, content.get("minLength", 1))},
+                                       "action", op.id, params, name="text")
+            return Reply(status, str(text), media_type=media)
+        return Reply(status, f"mock content of {op.id} {params}\n".encode(), media_type=media)
 
-    def _reply(self, op: Operation, status: int, value: Any, headers: dict | None = None) -> Reply:
+    def _item_key(self, shape: Shape, item: Any, index: int) -> tuple:
+        """The key an item is completed with: its identity, so a list and a read agree byte for byte."""
+        field, _ = self.id_field.get(shape.collection, (None, {}))
+        ident = item.get(field) if isinstance(item, dict) and field else None
+        return ("item", shape.collection, ident if ident is not None else f"#{index}")
+
+    def _reply(self, call: Context, shape: Shape, status: int, value: Any, headers: dict | None = None) -> Reply:
         """Fit a stored object (or a list of them) to the documented success body."""
+        op = call.op
         schema = op.json_schema(status)
         if schema is None:
             return Reply(status, None, headers or {})
@@ -212,26 +234,31 @@ class Resources:
         is_array = resolved.get("type") == "array" or "items" in resolved
         if is_array:
             items = value if isinstance(value, list) else [value]
-            body = [fakes.conform(item, resolved.get("items", {}), op.id, status, index)
+            body = [fakes.conform(item, resolved.get("items", {}), *self._item_key(shape, item, index))
                     for index, item in enumerate(items)]
             body = fakes.conform(body, resolved, op.id, status)
         elif isinstance(value, list):
-            body = self._wrap_list(op, status, resolved, value)
+            body = self._wrap_list(call, shape, status, resolved, value)
         else:
-            body = fakes.conform(value, resolved, op.id, status)
+            body = fakes.conform(value, resolved, *self._item_key(shape, value, 0))
         return Reply(status, body, headers or {})
 
-    def _wrap_list(self, op: Operation, status: int, schema: dict, items: list) -> Any:
-        """A list answered by an object: put the items in its first array property."""
+    def _wrap_list(self, call: Context, shape: Shape, status: int, schema: dict, items: list) -> Any:
+        """A list answered by an object: the items (one page of them) in its first array property,
+        its paging fields echoing the request and agreeing with the list."""
         fakes, resolver = self.fakes, self.spec.resolver
+        op = call.op
         wrapper = fakes.generate(schema, "list", op.id, status)
         props = resolver.merged_all_of(schema).get("properties") or {}
+        page = paging.window(call.query, len(items))
         for name, prop in props.items():
             prop = resolver.resolve(prop)
             if isinstance(wrapper, dict) and (prop.get("type") == "array" or "items" in prop):
-                wrapper[name] = [fakes.conform(item, prop.get("items", {}), op.id, status, i)
-                                 for i, item in enumerate(items)]
+                chosen = items[page.first:page.first + page.size] if page.size else items[page.first:]
+                wrapper[name] = [fakes.conform(item, prop.get("items", {}), *self._item_key(shape, item, i))
+                                 for i, item in enumerate(chosen)]
                 break
+        wrapper = paging.echo(wrapper, schema, resolver, call.query, fakes, ("list", op.id), total=len(items))
         return fakes.conform(wrapper, schema, op.id, status)
 
     # -- seeding ------------------------------------------------------------------------------

@@ -80,9 +80,9 @@ class Runtime:
         known = {name: v.servers for name, v in self.vendors.items() if v.servers}
         self.doc = spec.load(config.specs, known)
         self.spec = spec.SpecIndex(self.doc)
-        self.fakes = Fakes(self.doc, config.seed)
-        self.store = open_store(config.state)
         self.clock = VirtualClock(start=config.clock_start, scale=config.time_scale, frozen=config.frozen_clock)
+        self.fakes = Fakes(self.doc, config.seed, anchor=self.clock.now())
+        self.store = open_store(config.state)
         self.journal = Journal(config.journal_size)
         self.resources = Resources(self.spec, self.fakes, self.store)
         self.errors = ErrorLayer(self.spec, self.fakes, {n: v.errors for n, v in self.vendors.items() if v.errors},
