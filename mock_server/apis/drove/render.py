@@ -8,15 +8,13 @@ runs, ``taskResult`` and the failure's ``errorMessage`` once the run is over.
 
 from __future__ import annotations
 
-import hashlib
 import math
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from .cluster import Allocation
-from .lifecycle import RUN_OVER, Status, run_plan
-from .validation import COMMAND_FAILURE, JSON_FAILURE, SERVER_ERROR, wire
+from .lifecycle import RUN_OVER, Status
+from .validation import COMMAND_FAILURE, JSON_FAILURE, SERVER_ERROR
 
 UNAUTHORIZED_TEXT = "Credentials are required to access this resource."
 CHALLENGE = 'Basic realm="realm"'
@@ -94,32 +92,7 @@ def search_redirect(found: bool, source_app: str, task_id: str) -> Answer:
     return Answer(303, None, {"Location": location}, None)
 
 
-# -- task records ---------------------------------------------------------------------------------
-def instance_id(seed: int, source_app: str, task_id: str, created: float) -> str:
-    """``TI-<uuid>`` (the server: ``"TI-" + UUID.randomUUID()``), here a v4 UUID drawn from the seed."""
-    digest = hashlib.sha256(f"{seed}\x1fdrove\x1f{source_app}\x1f{task_id}\x1f{created!r}".encode()).digest()
-    return f"TI-{uuid.UUID(bytes=digest[:16], version=4)}"
-
-
-def new_record(spec: dict, allocation: Allocation, *, created: float, seed: int) -> dict:
-    """The stored record of a task accepted by CREATE (``spec`` as bound by validation)."""
-    spec = wire(spec)
-    run_seconds, exit_code = run_plan(seed, spec["sourceAppName"], spec["taskId"], spec.get("env"))
-    return {
-        "sourceAppName": spec["sourceAppName"],
-        "taskId": spec["taskId"],
-        "instanceId": instance_id(seed, spec["sourceAppName"], spec["taskId"], created),
-        "spec": spec,
-        "allocation": {"executorId": allocation.executor_id, "hostname": allocation.hostname,
-                       "numaNode": allocation.numa_node, "cores": list(allocation.cores),
-                       "memoryMB": allocation.memory_mb},
-        "created": created,
-        "runSeconds": run_seconds,
-        "exitCode": exit_code,
-        "killedAt": None,
-    }
-
-
+# -- TaskInfo -----------------------------------------------------------------------------------
 def task_info(record: dict, status: Status, now: float) -> dict:
     """The TaskInfo the server returns for ``record`` in ``status`` (list and show ``data``)."""
     spec, a = record["spec"], record["allocation"]
