@@ -81,8 +81,8 @@ def test_duration_seconds():
 def test_opspec_timeout_is_written_back_in_the_long_form():
     verdict = check_operation(create(), CLUSTER, [])
     assert verdict.ok, verdict
-    assert verdict.operation["opSpec"]["timeout"] == "5 minutes"
-    assert verdict.operation["spec"]["executable"]["dockerPullTimeout"] == "100 seconds"
+    assert verdict.bound["opSpec"]["timeout"] == "5 minutes"
+    assert verdict.bound["spec"]["executable"]["dockerPullTimeout"] == "100 seconds"
 
 
 # -- phase 1: binding (JSON validation failure) ---------------------------------------------------
@@ -138,15 +138,15 @@ def test_enums_match_case_insensitively_and_fuzzily():
     body["opSpec"] = {**OP_SPEC, "failureStrategy": " rollback "}
     verdict = check_operation(body, CLUSTER, [])
     assert verdict.ok, verdict
-    assert verdict.operation["spec"]["volumes"][0]["mode"] == "READ_ONLY"
-    assert verdict.operation["opSpec"]["failureStrategy"] == "ROLLBACK"
+    assert verdict.bound["spec"]["volumes"][0]["mode"] == "READ_ONLY"
+    assert verdict.bound["opSpec"]["failureStrategy"] == "ROLLBACK"
 
 
 def test_unknown_properties_are_ignored_and_any_executable_type_is_docker():
     body = create(executable={"type": "RKT", "url": "x", "dockerPullTimeout": "1m", "extra": 1}, colour="blue")
     verdict = check_operation(body, CLUSTER, [])
     assert verdict.ok, verdict
-    assert verdict.operation["spec"]["executable"]["type"] == "DOCKER"
+    assert verdict.bound["spec"]["executable"]["type"] == "DOCKER"
 
 
 def test_an_empty_body_is_a_null_request_body():
@@ -345,7 +345,7 @@ def test_run_plan_can_be_forced_from_the_spec_env_and_is_seeded_otherwise():
 def record(**env) -> dict:
     verdict = check_spec({**SPEC, "env": {"ITERATIONS": "10", **env}}, CLUSTER, [])
     allocation = CLUSTER.allocate({"type": "ANY"}, 1, 512, [])
-    return tasks.new_record(verdict.operation, allocation, created=NOW, seed=1)
+    return tasks.new_record(verdict.bound, allocation, created=NOW, seed=1)
 
 
 def info_at(rec: dict, offset: float) -> dict:
@@ -407,7 +407,7 @@ def test_taskinfo_keeps_logging_as_loggingspec_and_empty_volumes():
     assert lower.message == JSON_FAILURE, "type ids are case-sensitive (only enum values are not)"
     verdict = check_spec({**SPEC, "volumes": [], "logging": {"type": "LOCAL", "maxSize": "10m", "maxFiles": 3}},
                          CLUSTER, [])
-    rec = tasks.new_record(verdict.operation, CLUSTER.allocate(None, 1, 512, []), created=NOW, seed=1)
+    rec = tasks.new_record(verdict.bound, CLUSTER.allocate(None, 1, 512, []), created=NOW, seed=1)
     info = info_at(rec, 1)
     assert info["volumes"] == []
     assert info["loggingSpec"] == {"type": "LOCAL", "maxSize": "10m", "maxFiles": 3, "compress": False}

@@ -79,7 +79,7 @@ def task_operation(store: Store, body: Any, *, now: float, seed: int, cluster: C
     verdict = check_operation(body, cluster, tasks.in_use(_records(store), now))
     if not verdict.ok:
         return _refusal(verdict)
-    op = verdict.operation
+    op = verdict.bound
     if op["type"] == "KILL":
         record = store.get(TASKS, key(op["sourceAppName"], op["taskId"]))
         killed = tasks.kill(record, now) if record is not None else None

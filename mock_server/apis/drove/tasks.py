@@ -75,7 +75,7 @@ def seed_tasks(settings: dict[str, Any], cluster: Cluster, now: float, seed: int
         verdict = check_spec(entry["spec"], cluster, busy)
         if not verdict.ok:
             raise ValueError(f"fixtures/drove.yaml: task {entry['spec'].get('taskId')}: {verdict.messages}")
-        spec = verdict.operation
+        spec = verdict.bound
         cores, memory = required_resources(spec)
         allocation = cluster.allocate(spec.get("placementPolicy"), cores, memory, busy)
         if allocation is None:

@@ -212,7 +212,7 @@ class JsonFailure(Exception):
 class Verdict:
     """What the controller answers for an operation or spec, before any store lookup.
 
-    ``status`` 200 (valid: ``operation`` holds the bound body), 400 (``messages``, with ``message``
+    ``status`` 200 (valid: ``bound`` holds the body as the server bound it), 400 (``messages``, with ``message``
     ``JSON validation failure`` or ``Command validation failure``) or 500 (``messages`` = [the
     exception text], ``message`` ``Unexpected Server error``).
     """
@@ -220,7 +220,7 @@ class Verdict:
     status: int
     message: str = "success"
     messages: list[str] = field(default_factory=list)
-    operation: dict | None = None
+    bound: dict | None = None
 
     @property
     def ok(self) -> bool:
@@ -254,7 +254,7 @@ def _check(body: Any, root: str, cluster: Cluster, in_use: list[Allocation]) -> 
         errors = semantic_errors(spec, cluster, in_use)
         if errors:
             return Verdict(400, COMMAND_FAILURE, errors)
-    return Verdict(200, operation=bound)
+    return Verdict(200, bound=bound)
 
 
 def duplicate_message(source_app: str, task_id: str) -> str:
