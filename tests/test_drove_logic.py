@@ -437,6 +437,16 @@ def test_envelope_and_error_answers():
     assert render.search_redirect(True, "A", "T").headers == {"Location": "/tasks/A/T"}
 
 
+def test_error_bodies_by_rejection_kind():
+    assert render.error_body("unauthenticated", "x") == ("Credentials are required to access this resource.",
+                                                        "text/plain")
+    assert render.error_body("invalid", "x", ["a", "b"]) == (
+        {"status": "FAILED", "data": {"validationErrors": ["a", "b"]}, "message": "Command validation failure"},
+        "application/json")
+    assert render.error_body("forbidden", "x") == (None, None)
+    assert render.error_body("unavailable", "boom")[0]["message"] == "Unexpected Server error"
+
+
 # -- fixtures -------------------------------------------------------------------------------------
 def test_fixture_tasks_are_in_different_states():
     records = tasks.seed_tasks(SETTINGS, CLUSTER, NOW, seed=1)

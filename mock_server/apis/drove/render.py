@@ -92,6 +92,22 @@ def search_redirect(found: bool, source_app: str, task_id: str) -> Answer:
     return Answer(303, None, {"Location": location}, None)
 
 
+def error_body(kind: str, message: str, details: list[str] | None = None) -> tuple[Any, str | None]:
+    """(body, media type) of a rejection the engine raised, by kind: the seam's ErrorStyle.
+
+    Statuses stay the error layer's; these are the bodies Drove sends with them. Jersey's own
+    refusals (403, 404 unknown path, 405, 413, 415) pass through Drove's WebApplicationException
+    mapper with no entity: an empty body.
+    """
+    if kind == "unauthenticated":
+        return UNAUTHORIZED_TEXT, "text/plain"
+    if kind in ("invalid", "invalid_path", "conflict", "gone"):
+        return failure(COMMAND_FAILURE, {"validationErrors": list(details or [message])}), "application/json"
+    if kind == "unavailable":
+        return failure(SERVER_ERROR, {"failure": message}), "application/json"
+    return None, None
+
+
 # -- TaskInfo -----------------------------------------------------------------------------------
 def task_info(record: dict, status: Status, now: float) -> dict:
     """The TaskInfo the server returns for ``record`` in ``status`` (list and show ``data``)."""
