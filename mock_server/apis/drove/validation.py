@@ -112,7 +112,7 @@ CLASSES: dict[str, dict[str, Any]] = {
         "devices": (("list", ("poly", "DeviceSpec")), []),
         "userSpec": (("obj", "UserSpec"), [("valid",)]),
     }},
-    "DockerCoordinates": {"type": "DOCKER", "fields": {
+    "DockerCoordinates": {"type": "DOCKER", "java": f"{_M}.application.executable.DockerCoordinates", "fields": {
         "url": (("str",), [("not_empty", "- Specify url for container")]),
         "dockerPullTimeout": (("duration",), [("not_null", "- Specify container fetch (docker pull) timeout")]),
     }},
@@ -455,8 +455,8 @@ def _bind_poly(value: Any, base: str, prop: str | None) -> dict:
         known = ", ".join(sorted(ids))
         raise JsonFailure(f"Could not resolve type id '{_text(type_id)}' as a subtype of `{java}`: "
                           f"known type ids = [{known}]{where}")
-    if not isinstance(value, dict):
-        raise _no_creator(f"{_M}.{cls}", value)
+    if not isinstance(value, dict):  # only the executable gets here (its type has a default)
+        raise _no_creator(_java(("obj", cls)), value)
     return _bind_object(value, cls)
 
 
