@@ -57,9 +57,11 @@ def time_rank(name: str | None, schema: dict) -> float | None:
         pass
     elif parts[-1] not in _TIME_LAST and not (name or "").endswith("At"):
         return None
-    for names, rank in _RANKS:
-        if names & set(parts):
-            return rank
+    described = set(words(str(schema.get("description", ""))))
+    for source in (set(parts), described):
+        for names, rank in _RANKS:
+            if names & source:
+                return rank
     return 1.5
 
 
@@ -75,8 +77,8 @@ def in_milliseconds(name: str | None, schema: dict) -> bool:
 
 
 _STRING_FORMS = (  # (recogniser of an example, strftime form)
-    (re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$"), "%Y-%m-%dT%H:%M:%S.{ms}Z"),
     (re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"), "%Y-%m-%dT%H:%M:%SZ"),
+    (re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$"), "%Y-%m-%dT%H:%M:%S.{ms}Z"),
     (re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\dZ$"), "%Y-%m-%dT%H:%MZ"),
     (re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$"), "%Y-%m-%d %H:%M:%S"),
     (re.compile(r"^\d{4}/\d\d/\d\dT\d\d:\d\d:\d\dZ$"), "%Y/%m/%dT%H:%M:%SZ"),
