@@ -1,13 +1,15 @@
-"""The state store seam: one interface, an in-memory and a SQLite implementation.
+"""The state store seam: one interface; in-memory, SQLite and Redis implementations.
 
 Records are JSON objects in named collections, kept in insertion order. Sequences hand out ids
 that are never reused, even after deletes or restarts. Every write through ``SqliteStore`` is
-committed before the call returns, so an acknowledged write survives ``kill -9``.
+committed before the call returns, so an acknowledged write survives ``kill -9``. ``RedisStore``
+(``mock_server/redis_store.py``) lets several replicas share one state.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 from abc import ABC, abstractmethod
@@ -343,5 +345,17 @@ class SqliteStore(Store):
             self._db.close()
 
 
+_REDIS_URL = re.compile(r"^(rediss?):/+")
+
+
 def open_store(path: str | Path | None) -> Store:
-    return MemoryStore() if path is None else SqliteStore(path)
+    """None: in memory; ``redis://HOST:PORT/DB`` or ``rediss://...``: Redis; else a SQLite file."""
+    if path is None:
+        return MemoryStore()
+    url = _REDIS_URL.match(str(path))
+    if url:
+        from mock_server.redis_store import RedisStore  # the redis client only when asked for
+
+        # ``Path("redis://h")`` folds the "//" to "/": accept what a Path-typed setting makes of a URL.
+        return RedisStore(_REDIS_URL.sub(f"{url.group(1)}://", str(path), count=1))
+    return SqliteStore(path)

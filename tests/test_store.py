@@ -1,7 +1,9 @@
-"""The store seam: MemoryStore and SqliteStore keep the same contract; SQLite also survives a reopen."""
+"""The store seam: the memory, SQLite and Redis stores keep the same contract; SQLite also survives
+a reopen. Redis across replicas: tests/test_redis_store.py."""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
@@ -9,9 +11,14 @@ import pytest
 from mock_server.store import MemoryStore, SqliteStore, Store, open_store
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "redis"])
 def store(request, tmp_path: Path) -> Store:
-    opened = MemoryStore() if request.param == "memory" else SqliteStore(tmp_path / "store.sqlite")
+    if request.param == "memory":
+        opened = MemoryStore()
+    elif request.param == "sqlite":
+        opened = SqliteStore(tmp_path / "store.sqlite")
+    else:  # a fresh prefix: every test starts from an empty store
+        opened = open_store(f"{request.getfixturevalue('redis_url')}?prefix=test-{uuid.uuid4().hex}")
     yield opened
     opened.close()
 
