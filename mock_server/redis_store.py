@@ -126,6 +126,8 @@ class _Tx:
     records: dict[str, _Pending] = field(default_factory=dict)
     sequences: dict[str, int] = field(default_factory=dict)
     meta: dict[str, str] = field(default_factory=dict)
+    # Records read from Redis: nothing can change them while the lock is held, so read each once.
+    read: dict[tuple[str, str], str | None] = field(default_factory=dict)
 
 
 def _masked_errors(method: Callable) -> Callable:
@@ -254,9 +256,14 @@ class RedisStore(Store):
         pending = tx.records.setdefault(collection, _Pending())
         if key in pending.values:
             return pending.values[key] is not None
-        had = not tx.cleared and bool(self._redis.hexists(self._h(collection), key))
+        had = not tx.cleared and self._read(tx, collection, key) is not None
         pending.had[key] = had
         return had
+
+    def _read(self, tx: _Tx, collection: str, key: str) -> str | None:
+        if (collection, key) not in tx.read:
+            tx.read[collection, key] = self._redis.hget(self._h(collection), key)
+        return tx.read[collection, key]
 
     @_masked_errors
     def get(self, collection: str, key: str) -> dict | None:
@@ -265,8 +272,8 @@ class RedisStore(Store):
             pending = tx.records.get(collection) if tx else None
             if pending is not None and key in pending.values:
                 raw = pending.values[key]
-            elif tx and tx.cleared:
-                raw = None
+            elif tx:
+                raw = None if tx.cleared else self._read(tx, collection, key)
             else:
                 raw = self._redis.hget(self._h(collection), key)
         return None if raw is None else json.loads(raw)

@@ -232,6 +232,18 @@ def test_no_keys_or_scan_command_is_ever_sent(redis_url: str, url: str):
     admin.close()
 
 
+def test_a_transaction_reads_each_record_from_redis_once(redis_url: str, url: str):
+    store = RedisStore(url)
+    store.put("templates", "1", {"name": "start"})
+    admin = redis.Redis.from_url(redis_url)
+    admin.config_resetstat()
+    with store.transaction():
+        assert all(store.get("templates", "1") == {"name": "start"} for _ in range(50))
+    assert admin.info("commandstats")["cmdstat_hget"]["calls"] == 1
+    admin.close()
+    store.close()
+
+
 @pytest.fixture
 def password_user(redis_url: str):
     """A Redis user with a password (an ACL user: the session's server stays open for the rest)."""
