@@ -66,6 +66,22 @@ def test_a_write_on_one_replica_is_seen_by_the_other(replicas):
     assert second.export() == first.export()
 
 
+def test_a_snapshot_from_sqlite_loads_into_redis_in_order(replicas, tmp_path: Path):
+    sqlite = open_store(tmp_path / "s.sqlite")
+    for key in ("9", "1", "zeta", "a"):
+        sqlite.put("pets", key, {"k": key})
+    sqlite.next_id("id:pets", floor=9)
+    sqlite.set_meta("clock", {"now": 3.5})
+    snapshot = sqlite.export()
+    sqlite.close()
+    first, second = replicas
+    first.put("stale", "1", {})
+    first.load(snapshot)
+    assert second.export() == snapshot
+    assert [k for k, _ in second.items("pets")] == ["9", "1", "zeta", "a"]
+    assert second.next_id("id:pets") == 11
+
+
 def test_prefixes_keep_stores_apart(redis_url: str):
     one = open_store(f"{redis_url}?prefix=a-{uuid.uuid4().hex}")
     two = open_store(f"{redis_url}?prefix=b-{uuid.uuid4().hex}")
