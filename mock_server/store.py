@@ -286,6 +286,8 @@ class SqliteStore(Store):
 
     def items(self, collection: str, *, limit: int | None = None,
               newest_first: bool = False) -> list[tuple[str, dict]]:
+        if limit is not None and limit < 0:
+            raise ValueError("limit must be >= 0")
         order = "DESC" if newest_first else "ASC"
         with self.lock:
             rows = self._db.execute(f"SELECT key, value FROM records WHERE collection=? ORDER BY rowid {order} LIMIT ?",

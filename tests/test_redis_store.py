@@ -1,6 +1,6 @@
 """RedisStore as replicas see it: two stores (or processes) on one Redis share state, transactions
-stay all-or-nothing and isolated between them, seeding happens once, the password never shows.
-The single-store contract runs in tests/test_store.py."""
+stay all-or-nothing and isolated between them, seeding happens once (on SQLite too), the password
+never shows. The single-store contract runs in tests/test_store.py."""
 
 from __future__ import annotations
 
@@ -215,7 +215,9 @@ print(json.dumps(store.seed_once(fill)))
 """
 
 
-def test_replicas_started_together_seed_exactly_once(url: str):
+@pytest.mark.parametrize("kind", ["redis", "sqlite"])
+def test_replicas_started_together_seed_exactly_once(kind: str, request, tmp_path: Path):
+    url = request.getfixturevalue("url") if kind == "redis" else str(tmp_path / "shared.sqlite")
     start_at = time.time() + 2.0
     procs = [subprocess.Popen([sys.executable, "-c", _SEEDER, url, str(start_at), f"p{n}"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for n in range(4)]
@@ -225,7 +227,7 @@ def test_replicas_started_together_seed_exactly_once(url: str):
         assert proc.returncode == 0, err
         results.append(json.loads(out))
     assert sorted(results) == [False, False, False, True], "exactly one process seeds"
-    store = RedisStore(url)
+    store = open_store(url)
     rows = store.items("tasks")
     assert [k for k, _ in rows] == [str(n) for n in range(1, 21)]
     assert len({row["by"] for _, row in rows}) == 1, "every record comes from the one seeder"

@@ -210,6 +210,8 @@ def test_items_with_a_limit_takes_the_oldest_or_the_newest(store: Store):
     assert store.items("pets", limit=10) == store.items("pets"), "a limit over the size returns everything"
     assert store.items("pets", limit=0) == []
     assert store.items("empty", limit=3, newest_first=True) == []
+    with pytest.raises(ValueError):
+        store.items("pets", limit=-1)
 
 
 def test_count_follows_puts_replaces_and_deletes(store: Store):
