@@ -96,10 +96,9 @@ def tmp_state(tmp_path: Path) -> Path:
     return tmp_path / "state.sqlite"
 
 
-
-def start_redis(workdir: Path, *args: str) -> tuple[int, subprocess.Popen]:
-    """Start ``redis-server`` (loopback, no persistence, a free port) in ``workdir``; wait until it
-    answers. ``args`` are more server options, e.g. for TLS (then the port returned is the TLS one)."""
+def start_redis(workdir: Path, *options: str, tls: bool = False) -> tuple[int, subprocess.Popen]:
+    """Start ``redis-server`` (loopback, no persistence, a free port: TLS-only with ``tls``) in
+    ``workdir`` with more server ``options``; return its port once it accepts connections."""
     import socket
     import time
 
@@ -108,18 +107,17 @@ def start_redis(workdir: Path, *args: str) -> tuple[int, subprocess.Popen]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    tls = "--tls-port" in args
     ports = ["--port", "0", "--tls-port", str(port)] if tls else ["--port", str(port)]
     proc = subprocess.Popen(["redis-server", *ports, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", str(workdir), "--logfile", "redis.log",
-                             *[a for a in args if a != "--tls-port"]], cwd=workdir)
+                             "--dir", str(workdir), "--logfile", "redis.log", *options], cwd=workdir)
     deadline = time.monotonic() + 20
     while True:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
                 pass
             if not tls:
-                redis.Redis(port=port).ping()
+                with redis.Redis(port=port) as client:
+                    client.ping()
             return port, proc
         except (OSError, redis.ConnectionError):
             if proc.poll() is not None or time.monotonic() > deadline:

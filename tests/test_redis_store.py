@@ -314,9 +314,9 @@ def test_rediss_speaks_tls_with_the_password_from_the_environment(tmp_path: Path
                     "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", "key.pem", "-out", "cert.pem"],
                    cwd=tmp_path, check=True, capture_output=True)
     cert = tmp_path / "cert.pem"
-    port, proc = start_redis(tmp_path, "--tls-port", "--tls-cert-file", str(cert), "--tls-key-file",
-                             str(tmp_path / "key.pem"), "--tls-ca-cert-file", str(cert), "--tls-auth-clients", "no",
-                             "--requirepass", "tls-secret")
+    port, proc = start_redis(tmp_path, "--tls-cert-file", str(cert), "--tls-key-file", str(tmp_path / "key.pem"),
+                             "--tls-ca-cert-file", str(cert), "--tls-auth-clients", "no", "--requirepass", "tls-secret",
+                             tls=True)
     try:
         monkeypatch.setenv("MOCK_REDIS_PASSWORD", "tls-secret")
         store = open_store(f"rediss://127.0.0.1:{port}/0?ssl_ca_certs={cert}&prefix=tls")
