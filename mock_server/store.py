@@ -26,6 +26,7 @@ class StoreError(RuntimeError):
 
 class Store(ABC):
     """Collections of JSON records keyed by string, plus monotonic sequences and metadata.
+    ``str(store)`` names where the state lives, safe to show (no password).
 
     ``transaction()`` groups calls all-or-nothing: an exception inside applies none of them.
     ``seed_once(fn)`` runs ``fn`` (which fills the store) only when the store is empty, inside one
@@ -109,6 +110,9 @@ class MemoryStore(Store):
         self._sequences: dict[str, int] = {}
         self._meta: dict[str, str] = {}
         self._undo: dict | None = None
+
+    def __str__(self) -> str:
+        return "memory"
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -243,6 +247,9 @@ class SqliteStore(Store):
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         self._depth = 0
+
+    def __str__(self) -> str:
+        return str(self.path)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

@@ -186,8 +186,10 @@ def test_sqlite_reopened_on_the_same_file_sees_every_acknowledged_write(tmp_path
 
 def test_open_store_picks_memory_without_a_path_and_sqlite_with_one(tmp_path: Path):
     assert isinstance(open_store(None), MemoryStore)
+    assert str(open_store(None)) == "memory"
     sqlite = open_store(tmp_path / "x.sqlite")
     assert isinstance(sqlite, SqliteStore)
+    assert str(sqlite) == str(tmp_path / "x.sqlite"), "str() names where the state lives"
     sqlite.close()
 
 
