@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install merge check-spec test lint serve bench clean
+.PHONY: install redis merge check-spec test lint serve bench clean
 
 install: $(STAMP)
 
@@ -14,13 +14,25 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# The Redis store's tests run a real redis-server (Debian's package); `make serve` never needs one.
+REDIS_SERVER ?= redis-server
+redis:
+	@command -v $(REDIS_SERVER) >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "make: installing redis-server (apt-get) for the Redis store tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	  else \
+	    echo "make: $(REDIS_SERVER) is missing and installing it needs root and apt-get:"; \
+	    echo "make: the Redis store tests will be skipped (install it: sudo apt-get install redis-server)"; \
+	  fi; }
+
 merge: install
 	$(BIN)/python -m mock_server merge
 
 check-spec: install
 	$(BIN)/python -m mock_server merge --check
 
-test: install
+test: install redis
 	$(BIN)/python -m mock_server merge --check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -23,12 +23,19 @@ def _serve(args: argparse.Namespace) -> int:
 
     config = ServeConfig(
         specs=[Path(s) for s in (args.spec or [DEFAULT_SPEC])], host=args.host, port=args.port,
-        seed=args.seed, state=Path(args.state) if args.state else None, frozen_clock=args.frozen_clock,
+        seed=args.seed, state=_state_arg(args.state), frozen_clock=args.frozen_clock,
         clock_start=args.clock_start, time_scale=args.time_scale, strict=args.strict,
         admin=True if args.admin else None, fixtures_dir=Path(args.fixtures),
         vendor_dirs=[Path(v) for v in args.vendors or []],
     )
     return server.run(config, log_level=args.log_level)
+
+
+def _state_arg(value: str | None) -> str | Path | None:
+    """A SQLite file path, or a store URL (redis://...) kept as written."""
+    if not value:
+        return None
+    return value if "://" in value else Path(value)
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -64,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="OpenAPI 3.0/3.1 document to serve; repeatable (default: specs/openapi.yaml)")
     serve.add_argument("--seed", type=int, default=DEFAULT_SEED,
                        help="seed of every generated value and fixture (default: %(default)s)")
-    serve.add_argument("--state", metavar="FILE", help="keep state in this SQLite file (default: in memory)")
+    serve.add_argument("--state", metavar="FILE|URL",
+                       help="keep state in this SQLite file, or in Redis at redis://HOST:PORT/DB (default: in memory)")
     serve.add_argument("--frozen-clock", action="store_true", help="start with the virtual clock frozen")
     serve.add_argument("--clock-start", type=float, metavar="UNIX_SECONDS",
                        help="virtual time at start (default: now)")

@@ -27,7 +27,7 @@ def create_app(rt: Runtime) -> AsyncApp:
     handlers = {
         "health": lambda: {"status": "ok", "apis": rt.apis(), "operations": len(rt.spec.operations),
                            "seed": rt.config.seed, "strict": rt.config.strict,
-                           "state": str(rt.config.state) if rt.config.state else None},
+                           "state": str(rt.store) if rt.config.state else None},
         "reset": lambda: (rt.reset(), rt.journal.clear(), {"message": "state reset to the seeded fixtures"})[-1],
         "get_state": lambda: rt.store.export(),
         "get_clock": clock,

@@ -34,7 +34,7 @@ class ServeConfig:
     host: str = "127.0.0.1"
     port: int = 8000
     seed: int = DEFAULT_SEED
-    state: Path | None = None
+    state: str | Path | None = None   # a SQLite file, a redis:// URL, or None (memory)
     frozen_clock: bool = False
     clock_start: float | None = None
     time_scale: float = 1.0
@@ -89,11 +89,12 @@ class Runtime:
                                  config.seed)
         self._services: dict[str, Services] = {}
         self.started = time.time()
+        # Several replicas may start together on one shared store: exactly one seeds it, and every
+        # one starts from the clock the store holds.
+        self.store.seed_once(self._first_start)
         saved = self.store.get_meta("clock")
         if saved is not None:
             self.restore_clock(saved)
-        if self.store.is_empty():
-            self.seed()
 
     # -- what vendors get ---------------------------------------------------------------------
     def services(self, api: str) -> Services:
@@ -136,6 +137,10 @@ class Runtime:
                     vendor.seed(services, services.settings)
                 self.resources.seed(services.settings)
             self.store.set_meta("seed", self.config.seed)
+
+    def _first_start(self) -> None:
+        self.seed()
+        self.save_clock()
 
     def reset(self) -> None:
         with self.store.transaction():

@@ -1,24 +1,39 @@
-"""The state store seam: one interface, an in-memory and a SQLite implementation.
+"""The state store seam: one interface; in-memory, SQLite and Redis implementations.
 
 Records are JSON objects in named collections, kept in insertion order. Sequences hand out ids
 that are never reused, even after deletes or restarts. Every write through ``SqliteStore`` is
-committed before the call returns, so an acknowledged write survives ``kill -9``.
+committed before the call returns, so an acknowledged write survives ``kill -9``. ``RedisStore``
+(``mock_server/redis_store.py``) lets several replicas share one state.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 
+class StoreError(RuntimeError):
+    """The store could not do what was asked (unreachable, a lock not obtained in time, ...)."""
+
+
 class Store(ABC):
-    """Collections of JSON records keyed by string, plus monotonic sequences and metadata."""
+    """Collections of JSON records keyed by string, plus monotonic sequences and metadata.
+    ``str(store)`` names where the state lives, safe to show (no password).
+
+    ``transaction()`` groups calls all-or-nothing: an exception inside applies none of them.
+    ``seed_once(fn)`` runs ``fn`` (which fills the store) only when the store is empty, inside one
+    transaction: the emptiness check and the seeding hold the store's write lock together, so
+    when several replicas start at once against one shared store, exactly one seeds and the
+    others wait for it, then find the store filled.
+    """
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
@@ -39,8 +54,14 @@ class Store(ABC):
     def delete(self, collection: str, key: str) -> bool: ...
 
     @abstractmethod
-    def items(self, collection: str) -> list[tuple[str, dict]]:
-        """Records of one collection, oldest first."""
+    def items(self, collection: str, *, limit: int | None = None,
+              newest_first: bool = False) -> list[tuple[str, dict]]:
+        """Records of one collection, oldest first (newest first if asked); at most ``limit`` of
+        them, at a cost that grows with ``limit``, not with the size of the collection."""
+
+    @abstractmethod
+    def count(self, collection: str) -> int:
+        """How many records a collection holds."""
 
     @abstractmethod
     def next_id(self, sequence: str, floor: int = 0) -> int:
@@ -63,9 +84,17 @@ class Store(ABC):
     def clear(self) -> None:
         self.load({})
 
+    @abstractmethod
     def is_empty(self) -> bool:
-        snapshot = self.export()
-        return not snapshot["collections"] and not snapshot["sequences"]
+        """No record and no sequence (meta does not count)."""
+
+    def seed_once(self, fill: Callable[[], object]) -> bool:
+        """Run ``fill()`` if the store is empty; True when this call ran it. See the class doc."""
+        with self.transaction():
+            if not self.is_empty():
+                return False
+            fill()
+            return True
 
     def close(self) -> None:  # noqa: B027 - optional hook
         pass
@@ -81,6 +110,9 @@ class MemoryStore(Store):
         self._sequences: dict[str, int] = {}
         self._meta: dict[str, str] = {}
         self._undo: dict | None = None
+
+    def __str__(self) -> str:
+        return "memory"
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -143,10 +175,20 @@ class MemoryStore(Store):
             self._save(collection)
             return self._collections.get(collection, {}).pop(key, None) is not None
 
-    def items(self, collection: str) -> list[tuple[str, dict]]:
+    def items(self, collection: str, *, limit: int | None = None,
+              newest_first: bool = False) -> list[tuple[str, dict]]:
         with self.lock:
-            rows = list(self._collections.get(collection, {}).items())
+            rows = self._collections.get(collection, {}).items()
+            rows = list(islice(reversed(rows) if newest_first else rows, limit))
         return [(k, json.loads(v)) for k, v in rows]
+
+    def count(self, collection: str) -> int:
+        with self.lock:
+            return len(self._collections.get(collection, ()))
+
+    def is_empty(self) -> bool:
+        with self.lock:
+            return not self._sequences and not any(self._collections.values())
 
     def next_id(self, sequence: str, floor: int = 0) -> int:
         with self.lock:
@@ -187,6 +229,8 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
   collection TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
   PRIMARY KEY (collection, key));
+-- (collection) then rowid: a collection's records in insertion order, from either end
+CREATE INDEX IF NOT EXISTS records_order ON records (collection);
 CREATE TABLE IF NOT EXISTS sequences (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
@@ -203,6 +247,9 @@ class SqliteStore(Store):
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         self._depth = 0
+
+    def __str__(self) -> str:
+        return str(self.path)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -244,11 +291,24 @@ class SqliteStore(Store):
     def delete(self, collection: str, key: str) -> bool:
         return self._write("DELETE FROM records WHERE collection=? AND key=?", (collection, key)).rowcount > 0
 
-    def items(self, collection: str) -> list[tuple[str, dict]]:
+    def items(self, collection: str, *, limit: int | None = None,
+              newest_first: bool = False) -> list[tuple[str, dict]]:
+        if limit is not None and limit < 0:
+            raise ValueError("limit must be >= 0")
+        order = "DESC" if newest_first else "ASC"
         with self.lock:
-            rows = self._db.execute("SELECT key, value FROM records WHERE collection=? ORDER BY rowid",
-                                    (collection,)).fetchall()
+            rows = self._db.execute(f"SELECT key, value FROM records WHERE collection=? ORDER BY rowid {order} LIMIT ?",
+                                    (collection, -1 if limit is None else limit)).fetchall()
         return [(k, json.loads(v)) for k, v in rows]
+
+    def count(self, collection: str) -> int:
+        with self.lock:
+            return self._db.execute("SELECT COUNT(*) FROM records WHERE collection=?", (collection,)).fetchone()[0]
+
+    def is_empty(self) -> bool:
+        with self.lock:
+            row = self._db.execute("SELECT EXISTS (SELECT 1 FROM records) OR EXISTS (SELECT 1 FROM sequences)")
+            return not row.fetchone()[0]
 
     def next_id(self, sequence: str, floor: int = 0) -> int:
         with self.transaction():
@@ -294,5 +354,17 @@ class SqliteStore(Store):
             self._db.close()
 
 
+_REDIS_URL = re.compile(r"^(rediss?):/+")
+
+
 def open_store(path: str | Path | None) -> Store:
-    return MemoryStore() if path is None else SqliteStore(path)
+    """None: in memory; ``redis://HOST:PORT/DB`` or ``rediss://...``: Redis; else a SQLite file."""
+    if path is None:
+        return MemoryStore()
+    url = _REDIS_URL.match(str(path))
+    if url:
+        from mock_server.redis_store import RedisStore  # the redis client only when asked for
+
+        # ``Path("redis://h")`` folds the "//" to "/": accept what a Path-typed setting makes of a URL.
+        return RedisStore(_REDIS_URL.sub(f"{url.group(1)}://", str(path), count=1))
+    return SqliteStore(path)

@@ -113,13 +113,10 @@ class Namespace:
         return self._store.delete(self._prefix + collection, key)
 
     def items(self, collection: str, *, limit: int | None = None, newest_first: bool = False) -> list[tuple[str, dict]]:
-        rows = self._store.items(self._prefix + collection)
-        if newest_first:
-            rows.reverse()
-        return rows if limit is None else rows[:limit]
+        return self._store.items(self._prefix + collection, limit=limit, newest_first=newest_first)
 
     def count(self, collection: str) -> int:
-        return len(self._store.items(self._prefix + collection))
+        return self._store.count(self._prefix + collection)
 
     def next_id(self, sequence: str, floor: int = 0) -> int:
         return self._store.next_id(self._prefix + sequence, floor)

@@ -1,7 +1,9 @@
-"""The store seam: MemoryStore and SqliteStore keep the same contract; SQLite also survives a reopen."""
+"""The store seam: the memory, SQLite and Redis stores keep the same contract; SQLite also survives
+a reopen. Redis across replicas: tests/test_redis_store.py."""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
@@ -9,9 +11,14 @@ import pytest
 from mock_server.store import MemoryStore, SqliteStore, Store, open_store
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "redis"])
 def store(request, tmp_path: Path) -> Store:
-    opened = MemoryStore() if request.param == "memory" else SqliteStore(tmp_path / "store.sqlite")
+    if request.param == "memory":
+        opened = MemoryStore()
+    elif request.param == "sqlite":
+        opened = SqliteStore(tmp_path / "store.sqlite")
+    else:  # a fresh prefix: every test starts from an empty store
+        opened = open_store(f"{request.getfixturevalue('redis_url')}?prefix=test-{uuid.uuid4().hex}")
     yield opened
     opened.close()
 
@@ -179,6 +186,101 @@ def test_sqlite_reopened_on_the_same_file_sees_every_acknowledged_write(tmp_path
 
 def test_open_store_picks_memory_without_a_path_and_sqlite_with_one(tmp_path: Path):
     assert isinstance(open_store(None), MemoryStore)
+    assert str(open_store(None)) == "memory"
     sqlite = open_store(tmp_path / "x.sqlite")
     assert isinstance(sqlite, SqliteStore)
+    assert str(sqlite) == str(tmp_path / "x.sqlite"), "str() names where the state lives"
     sqlite.close()
+
+
+def test_sqlite_lists_from_either_end_through_the_index(tmp_path: Path):
+    store = SqliteStore(tmp_path / "x.sqlite")
+    for query in ("SELECT key FROM records WHERE collection=? ORDER BY rowid DESC LIMIT 5",
+                  "SELECT COUNT(*) FROM records WHERE collection=?"):
+        plan = " ".join(row[-1] for row in store._db.execute("EXPLAIN QUERY PLAN " + query, ("pets",)))
+        assert "USING" in plan and "INDEX" in plan and "TEMP B-TREE" not in plan, f"{query}: {plan}"
+    store.close()
+
+
+def test_items_with_a_limit_takes_the_oldest_or_the_newest(store: Store):
+    for key in ("a", "b", "c", "d"):
+        store.put("pets", key, {"k": key})
+    store.put("pets", "b", {"k": "B"})  # a replace keeps its place
+    assert store.items("pets", limit=2) == [("a", {"k": "a"}), ("b", {"k": "B"})]
+    assert store.items("pets", limit=2, newest_first=True) == [("d", {"k": "d"}), ("c", {"k": "c"})]
+    assert [k for k, _ in store.items("pets", newest_first=True)] == ["d", "c", "b", "a"]
+    assert store.items("pets", limit=10) == store.items("pets"), "a limit over the size returns everything"
+    assert store.items("pets", limit=0) == []
+    assert store.items("empty", limit=3, newest_first=True) == []
+    with pytest.raises(ValueError):
+        store.items("pets", limit=-1)
+
+
+def test_count_follows_puts_replaces_and_deletes(store: Store):
+    assert store.count("pets") == 0
+    for key in ("a", "b", "c"):
+        store.put("pets", key, {})
+    store.put("pets", "a", {"again": True})
+    store.delete("pets", "b")
+    store.delete("pets", "missing")
+    assert store.count("pets") == 2
+    assert store.count("cats") == 0, "counts are per collection"
+
+
+def test_a_transaction_reads_its_own_writes_in_order(store: Store):
+    for key in ("a", "b", "c"):
+        store.put("pets", key, {"k": key})
+    with store.transaction():
+        store.put("pets", "b", {"k": "B"})
+        store.delete("pets", "a")
+        store.put("pets", "a", {"k": "A"})
+        store.put("pets", "d", {"k": "d"})
+        store.delete("pets", "c")
+        assert store.get("pets", "b") == {"k": "B"}
+        assert store.get("pets", "c") is None
+        assert [k for k, _ in store.items("pets")] == ["b", "a", "d"]
+        assert store.items("pets", limit=2, newest_first=True) == [("d", {"k": "d"}), ("a", {"k": "A"})]
+        assert store.count("pets") == 3
+        assert store.next_id("id:pets", floor=7) == 8
+        assert store.next_id("id:pets") == 9
+        store.set_meta("m", [1])
+        assert store.get_meta("m") == [1]
+    assert [k for k, _ in store.items("pets")] == ["b", "a", "d"]
+    assert store.count("pets") == 3
+    assert store.next_id("id:pets") == 10
+
+
+def test_is_empty_counts_records_and_sequences_not_meta(store: Store):
+    store.set_meta("clock", {"now": 1})
+    assert store.is_empty(), "meta alone leaves the store empty"
+    store.next_id("id:pets")
+    assert not store.is_empty()
+    store.clear()
+    store.put("pets", "1", {})
+    assert not store.is_empty()
+    store.delete("pets", "1")
+    assert store.is_empty(), "a collection emptied by deletes does not count"
+
+
+def test_seed_once_fills_an_empty_store_only(store: Store):
+    calls = []
+
+    def fill() -> None:
+        calls.append(1)
+        store.put("pets", str(store.next_id("id:pets")), {"seeded": True})
+
+    assert store.seed_once(fill) is True
+    assert store.seed_once(fill) is False, "a filled store is not seeded again"
+    assert calls == [1]
+    assert store.items("pets") == [("1", {"seeded": True})]
+
+
+def test_seed_once_that_fails_leaves_the_store_empty(store: Store):
+    def fill() -> None:
+        store.put("pets", "1", {})
+        raise RuntimeError("bad fixture")
+
+    with pytest.raises(RuntimeError, match="bad fixture"):
+        store.seed_once(fill)
+    assert store.is_empty()
+    assert store.seed_once(lambda: store.put("pets", "2", {})) is True
