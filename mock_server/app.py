@@ -27,7 +27,6 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from connexion import AsyncApp
-from connexion import context as cx_context
 from connexion.middleware.context import ContextMiddleware
 from connexion.middleware.lifespan import LifespanMiddleware
 from connexion.middleware.request_validation import RequestValidationMiddleware
@@ -69,6 +68,9 @@ class RequestState:
     rejection_documented: bool = True
     verdict: str = "unchecked"
     too_large: bool = False   # the body was over the limit (and not read further)
+    raw_path_params: dict[str, str] = field(default_factory=dict)
+    parsed: Any = None        # the JSON body, parsed once
+    validated: bool = False   # the compiled validation judged it (else Connexion's middleware does)
 
 
 def _state(scope: Scope) -> RequestState:
@@ -94,12 +96,14 @@ class MockApp:
         def bind(cls):
             return lambda app: cls(app, rt)
 
+        view = _connexion_view(rt.doc)
+        compiled = request_validation.CompiledRequests(view)
         app = AsyncApp(__name__, middlewares=[
-            ServerErrorMiddleware, bind(ErrorLayer), SwaggerUIMiddleware, bind(RouteGuard),
-            RoutingMiddleware, bind(Identify), RequestValidationMiddleware,
+            ServerErrorMiddleware, bind(ErrorLayer), Docs, bind(RouteGuard), bind(Identify),
+            lambda app: Validate(app, compiled), ConnexionRouting, ConnexionValidation, bind(Dispatch),
             LifespanMiddleware, ContextMiddleware,
         ])
-        app.add_api(_connexion_view(rt.doc), resolver=lambda _op: make_dispatch(rt), strict_validation=False,
+        app.add_api(view, resolver=lambda _op: _never_called, strict_validation=False,
                     validate_responses=False, validator_map=request_validation.VALIDATORS)
         return app
 
@@ -263,6 +267,19 @@ async def _send(send: Send, status: int, headers: list, body: bytes) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+# -- the served document and Swagger UI -----------------------------------------------------------
+_DOCS = ("/ui", "/openapi.json", "/openapi.yaml")
+
+
+class Docs(SwaggerUIMiddleware):
+    """Connexion's Swagger UI and served document (/ui, /openapi.json), asked only for their paths."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not scope["path"].startswith(_DOCS):
+            return await self.app(scope, receive, send)
+        await super().__call__(scope, receive, send)
+
+
 # -- ErrorLayer: the one place a rejection becomes a reply ----------------------------------------
 class ErrorLayer:
     def __init__(self, app: ASGIApp, rt: Runtime) -> None:
@@ -358,6 +375,7 @@ class RouteGuard:
                 state.api = self.rt.spec.api_for_path(path)
             raise Rejection("not_found", f"No such resource: {excerpt(path, 100)}")
         ops, raw_params = match
+        state.raw_path_params = raw_params
         op = ops.get(method)
         if op is None:
             state.api = next(iter(ops.values())).api
@@ -401,7 +419,7 @@ class RouteGuard:
             raise Rejection("invalid", "Request body is not valid UTF-8") from None
         if media.endswith("json") and text.strip():
             try:
-                json.loads(text, parse_constant=_reject_constant)
+                state.parsed = json.loads(text, parse_constant=_reject_constant)
             except ValueError as exc:
                 raise Rejection("invalid", f"Malformed JSON body: {excerpt(exc, 120)}") from None
         if media.startswith("multipart/") and "boundary=" not in raw_type:
@@ -451,27 +469,76 @@ class Identify:
         await self.app(scope, receive, send)
 
 
+# -- 3 validate -----------------------------------------------------------------------------------
+class Validate:
+    """Request validation compiled once per operation (request_validation.CompiledRequests):
+    Connexion's verdicts without its per-request validator construction. Form bodies are left to
+    Connexion's own middleware, next in the stack."""
+
+    def __init__(self, app: ASGIApp, compiled: request_validation.CompiledRequests) -> None:
+        self.app, self.compiled = app, compiled
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            state = _state(scope)
+            op = state.operation
+            plan = self.compiled.plan(op.path, op.method)
+            if not plan.forms:
+                plan.validate(scope, state.raw_path_params, state.parsed)
+                state.validated = True
+        await self.app(scope, receive, send)
+
+
+class ConnexionRouting(RoutingMiddleware):
+    """Connexion's router, for what the compiled validation leaves to Connexion (form bodies):
+    RouteGuard has routed every request by the spec already."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _state(scope).validated:
+            return await self.app(scope, receive, send)
+        await super().__call__(scope, receive, send)
+
+
+class ConnexionValidation(RequestValidationMiddleware):
+    """Connexion's request validation, for what the compiled one leaves to it (form bodies)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _state(scope).validated:
+            return await self.app(scope, receive, send)
+        await super().__call__(scope, receive, send)
+
+
 # -- 4 access and 5 dispatch ----------------------------------------------------------------------
-def _request_body(media: str, raw: bytes) -> Any:
+def _request_body(media: str, raw: bytes, parsed: Any) -> Any:
     if not raw:
         return None
     media = media_type(media)
     if media.endswith("json"):
-        return json.loads(raw)
+        return parsed if parsed is not None else json.loads(raw)
     if media == "application/x-www-form-urlencoded":
         return dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
     return raw
 
 
-def make_dispatch(rt: Runtime):
-    async def dispatch(*_args: Any, **_kwargs: Any) -> Response:
-        request = cx_context.request
-        state = _state(request.scope)
+class Dispatch:
+    """Answers every routed, identified and validated request: access rules, the handler (the
+    vendor's, else the generic engine), envelope, wire encoding. Connexion's handler-calling layer
+    (its parameter and response decorators) is never reached: everything it would do is done."""
+
+    def __init__(self, app: ASGIApp, rt: Runtime) -> None:
+        self.app, self.rt = app, rt
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        rt = self.rt
+        state = _state(scope)
         op, vendor = state.operation, state.vendor
-        query = QueryParams(request.scope.get("query_string", b""))
-        ctx = Context(op=op, path_params=state.path_params, query=query, headers=request.headers,
-                      body=_request_body(request.headers.get("content-type", ""), state.body), caller=state.caller,
-                      raw=state.raw, services=rt.services(op.api),
+        headers = Headers(scope=scope)
+        query = QueryParams(scope.get("query_string", b""))
+        ctx = Context(op=op, path_params=state.path_params, query=query, headers=headers,
+                      body=_request_body(headers.get("content-type", ""), state.body, state.parsed),
+                      caller=state.caller, raw=state.raw, services=rt.services(op.api),
                       query_lists={k: query.getlist(k) for k in query})
         with rt.store.transaction():
             for rule in vendor.rules(op.id) if vendor else ():
@@ -481,11 +548,14 @@ def make_dispatch(rt: Runtime):
             reply = vendor.envelope(reply, ctx)
         if vendor is not None and vendor.wire is not None:
             reply = vendor.wire.encode(reply, state.raw)
-        status, headers, content = replies.encode_reply(rt.spec, rt.fakes, op, reply.status, reply.body,
-                                                        reply.headers, reply.media_type)
-        return Response(content, status_code=status, headers=headers)
+        status, out, content = replies.encode_reply(rt.spec, rt.fakes, op, reply.status, reply.body,
+                                                    reply.headers, reply.media_type)
+        await Response(content, status_code=status, headers=out)(scope, receive, send)
 
-    return dispatch
+
+def _never_called(*_args: Any, **_kwargs: Any) -> None:
+    """The function Connexion registers for every operation; Dispatch answers before it."""
+    raise RuntimeError("Dispatch answers every operation")
 
 
 def _connexion_view(doc: dict) -> dict:

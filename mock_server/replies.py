@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
+
+from mock_server import codec
 
 if TYPE_CHECKING:
     from mock_server.fakes import Fakes
@@ -43,7 +44,7 @@ def encode(body: Any, media: str | None) -> bytes:
         return body
     if isinstance(body, str) and media and not media.split(";")[0].strip().endswith("json"):
         return body.encode()
-    return json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
+    return codec.dumps(body)
 
 
 def encode_reply(spec: SpecIndex, fakes: Fakes, op: Operation, status: int, body: Any, headers: dict[str, str],

@@ -159,3 +159,164 @@ VALIDATORS = {
                            "application/x-www-form-urlencoded": FormBodyValidator,
                            "multipart/form-data": MultiPartBodyValidator}),
 }
+
+
+# -- compiled per operation: the hot path ---------------------------------------------------------
+_DOC = "urn:mock:request-document"
+_DRAFT4 = "http://json-schema.org/draft-04/schema#"
+# The string formats the request validator checks, called back from jsonschema-rs.
+_STRING_FORMATS = {name: (lambda value, name=name: FORMATS.conforms(value, name)) for name in FORMATS.checkers}
+_INT_FORMATS = {"int32": INT_RANGES["int32"], "int64": INT_RANGES["int64"]}
+
+
+def _as_request_schema(node: Any) -> Any:
+    """An OpenAPI 3.0 schema as Draft 4 JSON Schema with the request validator's semantics, never
+    more lenient than it: nullable -> a null type; inline readOnly properties not required;
+    int32/int64 as bounds."""
+    if isinstance(node, list):
+        return [_as_request_schema(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _as_request_schema(v) for k, v in node.items()}
+    kind = out.get("type")
+    if out.get("nullable") is True and isinstance(kind, str):
+        out["type"] = [kind, "null"]
+    bounds = _INT_FORMATS.get(out.get("format")) if kind == "integer" else None
+    if bounds and not out.get("exclusiveMinimum") and not out.get("exclusiveMaximum"):
+        out["minimum"] = max(out.get("minimum", bounds[0]), bounds[0])
+        out["maximum"] = min(out.get("maximum", bounds[1]), bounds[1])
+    props = out.get("properties")
+    if isinstance(props, dict) and isinstance(out.get("required"), list):
+        read_only = {n for n, sub in (node.get("properties") or {}).items() if isinstance(sub, dict)
+                     and sub.get("readOnly")}
+        out["required"] = [r for r in out["required"] if r not in read_only]
+        if not out["required"]:
+            del out["required"]
+    return out
+
+
+class _Check:
+    """One schema, twice: jsonschema-rs says quickly whether a value is valid (never more leniently
+    than Connexion's validator), Connexion's validator says why when it is not."""
+
+    def __init__(self, fast: Any, slow: Any) -> None:
+        self.fast, self.slow = fast, slow
+
+    def error(self, value: Any) -> ValidationError | None:
+        if self.fast is not None and self.fast.is_valid(value):
+            return None
+        return next(iter(self.slow.iter_errors(value)), None)
+
+
+class CompiledRequests:
+    """Parameter and JSON-body validation compiled once per operation from the document Connexion
+    serves, with Connexion's own URI parser for coercion: the same verdicts as its middleware,
+    without building validators on every request."""
+
+    def __init__(self, view: dict) -> None:
+        import jsonschema_rs
+        from connexion.uri_parsing import OpenAPIURIParser
+        from referencing import Registry, Resource
+        from referencing.jsonschema import DRAFT4
+
+        self._rs = jsonschema_rs
+        self._parser_cls = OpenAPIURIParser
+        self.view = view
+        self._rs_registry = jsonschema_rs.Registry([(_DOC, {**_as_request_schema(view), "$schema": _DRAFT4})])
+        self._py_registry = Registry().with_resource(_DOC, Resource(contents=view, specification=DRAFT4))
+        self._plans: dict[tuple[str, str], Any] = {}
+
+    def _check(self, pointer: str) -> _Check:
+        ref = {"$ref": _DOC + pointer}
+        try:
+            fast = self._rs.Draft4Validator(ref, registry=self._rs_registry, validate_formats=True,
+                                            formats=_STRING_FORMATS, ignore_unknown_formats=True)
+        except Exception:  # noqa: BLE001 - a schema jsonschema-rs cannot compile: the slow path judges alone
+            fast = None
+        return _Check(fast, RequestValidator(ref, registry=self._py_registry, format_checker=FORMATS))
+
+    def plan(self, path: str, method: str) -> Any:
+        key = (path, method)
+        if key not in self._plans:
+            self._plans[key] = self._compile(path, method)
+        return self._plans[key]
+
+    def _compile(self, path: str, method: str) -> Any:
+        from mock_server.fakes import Resolver
+
+        resolver = Resolver(self.view)
+        op = self.view["paths"][path][method]
+        item = self.view["paths"][path]
+        params: dict[tuple[str, str], tuple[dict, str]] = {}
+        for where, source in (("paths", item.get("parameters") or []), ("op", op.get("parameters") or [])):
+            for index, param in enumerate(source):
+                resolved = resolver.resolve(param)
+                if "$ref" in param:
+                    pointer = param["$ref"][1:] + "/schema"
+                else:
+                    base = ["paths", path] + ([method] if where == "op" else []) + ["parameters", str(index)]
+                    pointer = "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in base) + "/schema"
+                params[(resolved.get("in"), resolved.get("name"))] = (resolved, _fragment(pointer))
+        body = resolver.resolve(op.get("requestBody")) if op.get("requestBody") else None
+        json_pointer = None
+        if body:
+            for media, content in (body.get("content") or {}).items():
+                if media.split(";")[0].strip().lower() in ("application/json", "*/*") or media.endswith("json"):
+                    if isinstance(content, dict) and "schema" in content:
+                        base = (op["requestBody"]["$ref"][2:].split("/") if "$ref" in op["requestBody"]
+                                else ["paths", path, method, "requestBody"])
+                        base = [p.replace("~1", "/").replace("~0", "~") for p in base]
+                        json_pointer = _fragment("/" + "/".join(p.replace("~", "~0").replace("/", "~1")
+                                                                for p in [*base, "content", media, "schema"]))
+                    break
+        forms = body is not None and any(m.split(";")[0].strip().lower() in (
+            "application/x-www-form-urlencoded", "multipart/form-data") for m in body.get("content") or {})
+        return _Operation(
+            parser=self._parser_cls([p for p, _ in params.values()], body or {}),
+            params=[(where, p, self._check(pointer) if "schema" in p else None)
+                    for (where, _), (p, pointer) in params.items() if where in ("query", "path", "header", "cookie")],
+            body=self._check(json_pointer) if json_pointer else None,
+            body_required=bool(body and body.get("required")),
+            nullable=False, forms=forms)
+
+
+def _fragment(pointer: str) -> str:
+    from urllib.parse import quote
+
+    return "#" + "/".join(quote(p, safe="~-._") for p in pointer.split("/"))
+
+
+class _Operation:
+    """One operation's compiled checks."""
+
+    def __init__(self, parser: Any, params: list, body: _Check | None, body_required: bool, nullable: bool,
+                 forms: bool) -> None:
+        self.parser, self.params, self.body = parser, params, body
+        self.body_required, self.nullable, self.forms = body_required, nullable, forms
+
+    def validate(self, scope: Any, path_params: dict[str, str], body: Any) -> None:
+        """Raise the rejection of the first invalid parameter or body, as Connexion would find it."""
+        from starlette.requests import Request
+
+        request = Request(scope)
+        args = request.query_params
+        query = self.parser.resolve_query({k: args.getlist(k) for k in args}) if args else {}
+        path = self.parser.resolve_path(dict(path_params)) if path_params else {}
+        sources = {"query": query, "path": path, "header": request.headers, "cookie": request.cookies}
+        for where, param, check in self.params:
+            value = sources[where].get(param["name"] if where != "path" else param["name"].replace("-", "_"))
+            if is_nullable(param) and is_null(value):
+                continue
+            if value is None:
+                if param.get("required"):
+                    raise Rejection("invalid", f"Missing {where} parameter '{param['name']}'",
+                                    property=param["name"], code=f"missing_{where}",
+                                    details={"in": where, "validator": "required"})
+                continue
+            error = check.error(value) if check is not None else None
+            if error is not None:
+                raise rejection_from(error, where, param["name"])
+        if self.body is not None and body is not None:
+            error = self.body.error(body)
+            if error is not None:
+                raise rejection_from(error)

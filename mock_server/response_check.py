@@ -1,6 +1,15 @@
-"""Validate every response the mock sends against the spec, with openapi-core.
+"""Validate every response the mock sends against the spec: openapi-core's verdict, fast.
 
-Independent of the fake generator on purpose: a bug in ``fakes.conform`` cannot hide here.
+openapi-core is the reference, independent of the fake generator on purpose (a bug in
+``fakes.conform`` cannot hide here). It is also slow: it finds the operation, deserializes and
+unmarshals on every call. So each (operation, status) gets a *plan* compiled once: the response
+body schema converted to a JSON Schema that jsonschema-rs validates natively. The conversion is
+never more lenient than openapi-core (OpenAPI's ``nullable``, ``writeOnly`` in a response,
+``int32``/``int64`` ranges, and openapi-core's own string formats as callbacks); whatever the fast
+check accepts, openapi-core accepts too (``tests/test_response_check.py`` checks the two agree).
+Anything the fast check refuses, or cannot judge alone (documented headers, non-JSON bodies,
+discriminators, OpenAPI 3.1), gets openapi-core's verdict and message. Verdicts are memoized: a
+client polling a task receives the same body many times.
 """
 
 from __future__ import annotations
@@ -10,15 +19,26 @@ import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
+import jsonschema_rs
+import orjson
 from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
 from openapi_core.validation.response.exceptions import MissingData
+from openapi_schema_validator import OAS30ReadValidator
 from starlette.datastructures import Headers
 
 from mock_server.spec import Operation
 
 _HOST = "http://mock.invalid"
+_DOC = "urn:mock:document"
+NO_BODY = (204, 304)
+_INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
+_FORMATS = OAS30ReadValidator.FORMAT_CHECKER
+# openapi-core's own checks of string formats, called back from jsonschema-rs.
+_STRING_FORMATS = {name: (lambda value, name=name: _FORMATS.conforms(value, name))
+                   for name in _FORMATS.checkers if name not in ("int32", "int64", "float", "double")}
 
 
 @dataclass
@@ -55,21 +75,66 @@ def _without_servers(doc: dict) -> dict:
     return out
 
 
-class ResponseChecker:
-    """Verdicts are memoized: validation is a pure function of (operation, status, headers, body),
-    and clients polling a task receive the same body many times."""
+def _as_json_schema(node: Any) -> Any:
+    """An OpenAPI 3.0 schema (or a whole document) as Draft 4 JSON Schema with openapi-core's read
+    semantics, never more lenient: nullable -> a null type; writeOnly properties absent (and not
+    required); int32/int64 as bounds."""
+    if isinstance(node, list):
+        return [_as_json_schema(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _as_json_schema(v) for k, v in node.items()}
+    kind = out.get("type")
+    if out.get("nullable") is True and isinstance(kind, str):
+        out["type"] = [kind, "null"]
+    bounds = _INT_RANGES.get(out.get("format")) if kind == "integer" else None
+    if bounds:
+        out["minimum"] = max(out.get("minimum", bounds[0]), bounds[0]) if not out.get("exclusiveMinimum") \
+            else out["minimum"]
+        out["maximum"] = min(out.get("maximum", bounds[1]), bounds[1]) if not out.get("exclusiveMaximum") \
+            else out["maximum"]
+    props = out.get("properties")
+    if isinstance(props, dict):
+        write_only = [name for name, sub in props.items() if isinstance(sub, dict) and sub.get("writeOnly") is True]
+        for name in write_only:
+            props[name] = {"not": {}}
+        if write_only and isinstance(out.get("required"), list):
+            out["required"] = [r for r in out["required"] if r not in write_only]
+            if not out["required"]:
+                del out["required"]
+    return out
 
+
+def _pointer(*parts: str) -> str:
+    """A JSON pointer as a URI fragment (RFC 6901 section 6): escaped, then percent-encoded."""
+    return "#/" + "/".join(quote(p.replace("~", "~0").replace("/", "~1"), safe="~-._") for p in parts)
+
+
+class _Plan:
+    """How to judge one documented response quickly: a compiled body validator, or None (always
+    ask openapi-core)."""
+
+    def __init__(self, validator: Any, media: tuple[str, ...]) -> None:
+        self.validator, self.media = validator, media
+
+
+class ResponseChecker:
     def __init__(self, doc: dict, memo_size: int = 2048) -> None:
+        self.doc = doc
         self.api = OpenAPI.from_dict(_without_servers(doc), config=Config(spec_validator_cls=None))
         self._memo: OrderedDict[tuple, str] = OrderedDict()
         self._memo_size = memo_size
+        self._plans: dict[tuple[str, str, int], _Plan | None] = {}
+        self._registry: Any = None
+        self._fast = str(doc.get("openapi", "")).startswith("3.0")
 
     def check(self, op: Operation, status: int, raw_headers: list[tuple[bytes, bytes]], body: bytes) -> str:
         """'' when the response conforms, else a one-line description of what is wrong."""
         key = (op.method, op.path, status, tuple(raw_headers), hashlib.blake2b(body, digest_size=16).digest())
         verdict = self._memo.get(key)
         if verdict is None:
-            verdict = self._check(op, status, raw_headers, body)
+            verdict = "" if self._fast_accepts(op, status, raw_headers, body) else \
+                self.reference(op, status, raw_headers, body)
             self._memo[key] = verdict
             if len(self._memo) > self._memo_size:
                 self._memo.popitem(last=False)
@@ -77,7 +142,64 @@ class ResponseChecker:
             self._memo.move_to_end(key)
         return verdict
 
-    def _check(self, op: Operation, status: int, raw_headers: list[tuple[bytes, bytes]], body: bytes) -> str:
+    # -- the fast path ------------------------------------------------------------------------
+    def _fast_accepts(self, op: Operation, status: int, raw_headers: list[tuple[bytes, bytes]], body: bytes) -> bool:
+        plan = self._plan(op, status)
+        if plan is None:
+            return False
+        media = b""
+        for name, value in raw_headers:
+            if name.lower() == b"content-type":
+                media = value.split(b";")[0].strip().lower()
+        if media.decode("latin-1") not in plan.media or not body:
+            return False
+        try:
+            instance = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return False
+        return plan.validator.is_valid(instance)
+
+    def _plan(self, op: Operation, status: int) -> _Plan | None:
+        key = (op.method, op.path, status)
+        if key not in self._plans:
+            self._plans[key] = self._compile(op, status) if self._fast else None
+        return self._plans[key]
+
+    def _compile(self, op: Operation, status: int) -> _Plan | None:
+        code = str(status) if str(status) in op.responses else f"{str(status)[0]}XX"
+        response = (op.raw.get("responses") or {}).get(code)
+        resolved = op.responses.get(code)
+        if response is None or resolved is None or resolved.get("headers"):
+            return None   # undocumented status, or documented headers: openapi-core judges
+        content = resolved.get("content") or {}
+        json_media = tuple(m.split(";")[0].strip().lower() for m in content
+                           if m.split(";")[0].strip().lower() == "application/json" or m.endswith("+json"))
+        if not json_media or len(json_media) != len(content):
+            return None
+        media_key = next(m for m in content if m.split(";")[0].strip().lower() in json_media)
+        schema = (content[media_key] or {}).get("schema")
+        if schema is None or _has_discriminator(schema, self.doc):
+            return None
+        if "$ref" in response:
+            parts = [p.replace("~1", "/").replace("~0", "~") for p in response["$ref"][2:].split("/")]
+            target = {"$ref": _DOC + _pointer(*parts, "content", media_key, "schema")}
+        else:
+            target = {"$ref": _DOC + _pointer("paths", op.path, op.method, "responses", code, "content", media_key,
+                                              "schema")}
+        validator = jsonschema_rs.Draft4Validator(target, registry=self._document(), validate_formats=True,
+                                                  formats=_STRING_FORMATS, ignore_unknown_formats=True)
+        return _Plan(validator, json_media)
+
+    def _document(self) -> Any:
+        if self._registry is None:
+            # The whole document is one Draft 4 resource, so every local $ref resolves inside it.
+            resource = {**_as_json_schema(self.doc), "$schema": "http://json-schema.org/draft-04/schema#"}
+            self._registry = jsonschema_rs.Registry([(_DOC, resource)])
+        return self._registry
+
+    # -- the reference ------------------------------------------------------------------------
+    def reference(self, op: Operation, status: int, raw_headers: list[tuple[bytes, bytes]], body: bytes) -> str:
+        """openapi-core's verdict: '' or the reason."""
         headers = Headers(raw=raw_headers)
         media = headers.get("content-type", "").split(";")[0].strip()
         path = op.path
@@ -86,7 +208,7 @@ class ResponseChecker:
         try:
             self.api.validate_response(_Request(path, op.method), _Response(status, body, media, headers))
         except MissingData:
-            if status not in (204, 304):  # HTTP forbids these a body, whatever the spec documents
+            if status not in NO_BODY:  # HTTP forbids these a body, whatever the spec documents
                 return f"MissingData: {status} response has no body"
         except Exception as exc:  # noqa: BLE001 - openapi-core raises a family of errors; all are verdicts
             causes = [str(getattr(e, "message", e)) for e in getattr(exc, "schema_errors", None) or []]
@@ -94,3 +216,26 @@ class ResponseChecker:
             detail = "; ".join(causes) or (str(cause) if cause else "") or str(exc)
             return f"{type(exc).__name__}: {detail}"[:1000]
         return ""
+
+
+def _has_discriminator(schema: Any, doc: dict, seen: set | None = None) -> bool:
+    """Whether a schema (through its refs) uses a discriminator, which openapi-core applies and
+    plain JSON Schema does not."""
+    seen = set() if seen is None else seen
+    if isinstance(schema, list):
+        return any(_has_discriminator(s, doc, seen) for s in schema)
+    if not isinstance(schema, dict):
+        return False
+    if "discriminator" in schema:
+        return True
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/"):
+        if ref in seen:
+            return False
+        seen.add(ref)
+        node: Any = doc
+        for part in ref[2:].split("/"):
+            part = part.replace("~1", "/").replace("~0", "~")
+            node = node.get(part) if isinstance(node, dict) else None
+        return _has_discriminator(node, doc, seen)
+    return any(_has_discriminator(v, doc, seen) for k, v in schema.items() if k not in ("example", "examples"))

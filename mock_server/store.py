@@ -8,7 +8,6 @@ committed before the call returns, so an acknowledged write survives ``kill -9``
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from mock_server import codec
 from mock_server._store import Store, StoreError
 
 __all__ = ["MemoryStore", "SqliteStore", "Store", "StoreError", "open_store"]
@@ -84,10 +84,10 @@ class MemoryStore(Store):
     def get(self, collection: str, key: str) -> dict | None:
         with self.lock:
             raw = self._collections.get(collection, {}).get(key)
-        return None if raw is None else json.loads(raw)
+        return None if raw is None else codec.loads(raw)
 
     def put(self, collection: str, key: str, value: dict) -> None:
-        raw = json.dumps(value)  # store a copy: callers may keep mutating their dict
+        raw = codec.text(value)  # store a copy: callers may keep mutating their dict
         with self.lock:
             self._save(collection)
             self._collections.setdefault(collection, {})[key] = raw
@@ -102,7 +102,7 @@ class MemoryStore(Store):
         with self.lock:
             rows = self._collections.get(collection, {}).items()
             rows = list(islice(reversed(rows) if newest_first else rows, limit))
-        return [(k, json.loads(v)) for k, v in rows]
+        return [(k, codec.loads(v)) for k, v in rows]
 
     def count(self, collection: str) -> int:
         with self.lock:
@@ -122,29 +122,29 @@ class MemoryStore(Store):
     def get_meta(self, key: str) -> Any:
         with self.lock:
             raw = self._meta.get(key)
-        return None if raw is None else json.loads(raw)
+        return None if raw is None else codec.loads(raw)
 
     def set_meta(self, key: str, value: Any) -> None:
         with self.lock:
             self._save(part="meta")
-            self._meta[key] = json.dumps(value)
+            self._meta[key] = codec.text(value)
 
     def export(self) -> dict:
         with self.lock:
             return {
-                "collections": {c: {k: json.loads(v) for k, v in rows.items()}
+                "collections": {c: {k: codec.loads(v) for k, v in rows.items()}
                                 for c, rows in self._collections.items() if rows},
                 "sequences": dict(self._sequences),
-                "meta": {k: json.loads(v) for k, v in self._meta.items()},
+                "meta": {k: codec.loads(v) for k, v in self._meta.items()},
             }
 
     def load(self, snapshot: dict) -> None:
         with self.lock:
             self._save(part="all")
-            self._collections = {c: {k: json.dumps(v) for k, v in rows.items()}
+            self._collections = {c: {k: codec.text(v) for k, v in rows.items()}
                                  for c, rows in (snapshot.get("collections") or {}).items()}
             self._sequences = {k: int(v) for k, v in (snapshot.get("sequences") or {}).items()}
-            self._meta = {k: json.dumps(v) for k, v in (snapshot.get("meta") or {}).items()}
+            self._meta = {k: codec.text(v) for k, v in (snapshot.get("meta") or {}).items()}
 
 
 _SCHEMA = """
@@ -199,10 +199,10 @@ class SqliteStore(Store):
         with self.lock:
             row = self._db.execute("SELECT value FROM records WHERE collection=? AND key=?",
                                    (collection, key)).fetchone()
-        return None if row is None else json.loads(row[0])
+        return None if row is None else codec.loads(row[0])
 
     def put(self, collection: str, key: str, value: dict) -> None:
-        raw = json.dumps(value)
+        raw = codec.text(value)
         with self.transaction():
             updated = self._db.execute("UPDATE records SET value=? WHERE collection=? AND key=?",
                                        (raw, collection, key)).rowcount
@@ -221,7 +221,7 @@ class SqliteStore(Store):
         with self.lock:
             rows = self._db.execute(f"SELECT key, value FROM records WHERE collection=? ORDER BY rowid {order} LIMIT ?",
                                     (collection, -1 if limit is None else limit)).fetchall()
-        return [(k, json.loads(v)) for k, v in rows]
+        return [(k, codec.loads(v)) for k, v in rows]
 
     def count(self, collection: str) -> int:
         with self.lock:
@@ -242,19 +242,19 @@ class SqliteStore(Store):
     def get_meta(self, key: str) -> Any:
         with self.lock:
             row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
-        return None if row is None else json.loads(row[0])
+        return None if row is None else codec.loads(row[0])
 
     def set_meta(self, key: str, value: Any) -> None:
-        self._write("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, json.dumps(value)))
+        self._write("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, codec.text(value)))
 
     def export(self) -> dict:
         with self.lock:
             collections: dict[str, dict] = {}
             for collection, key, value in self._db.execute(
                     "SELECT collection, key, value FROM records ORDER BY rowid"):
-                collections.setdefault(collection, {})[key] = json.loads(value)
+                collections.setdefault(collection, {})[key] = codec.loads(value)
             sequences = dict(self._db.execute("SELECT name, value FROM sequences").fetchall())
-            meta = {k: json.loads(v) for k, v in self._db.execute("SELECT key, value FROM meta")}
+            meta = {k: codec.loads(v) for k, v in self._db.execute("SELECT key, value FROM meta")}
         return {"collections": collections, "sequences": sequences, "meta": meta}
 
     def load(self, snapshot: dict) -> None:
@@ -263,13 +263,13 @@ class SqliteStore(Store):
             self._db.execute("DELETE FROM sequences")
             self._db.execute("DELETE FROM meta")
             self._db.executemany("INSERT INTO records (collection, key, value) VALUES (?, ?, ?)",
-                                 [(collection, key, json.dumps(value))
+                                 [(collection, key, codec.text(value))
                                   for collection, rows in (snapshot.get("collections") or {}).items()
                                   for key, value in rows.items()])
             self._db.executemany("INSERT INTO sequences (name, value) VALUES (?, ?)",
                                  [(k, int(v)) for k, v in (snapshot.get("sequences") or {}).items()])
             self._db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
-                                 [(k, json.dumps(v)) for k, v in (snapshot.get("meta") or {}).items()])
+                                 [(k, codec.text(v)) for k, v in (snapshot.get("meta") or {}).items()])
 
     def close(self) -> None:
         with self.lock:

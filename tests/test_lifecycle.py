@@ -150,3 +150,18 @@ def test_a_table_refuses_non_finite_or_negative_durations():
 
 def test_states_lists_every_state_the_table_can_report():
     assert WITH_PATHS.states() == ["PENDING", "RUNNING", "RUN_COMPLETED", "DEPROVISIONING", "STOPPED"]
+
+
+def test_the_arithmetic_for_an_undisturbed_run_equals_the_replay():
+    import random
+
+    from mock_server.lifecycle import _Replay
+
+    rng = random.Random(7)
+    for case in range(300):
+        steps = [Step(f"s{i}", rng.choice([0, 0.5, 1, 3, 10])) for i in range(rng.randint(1, 5))]
+        path = [Step(f"p{i}", rng.choice([0, 1, 2])) for i in range(rng.randint(0, 2))]
+        table = Lifecycle(steps=steps, done="end", done_path=path, before="before")
+        history = History(start=100, created=90)
+        for now in [100, *(100 + rng.uniform(0, 40) for _ in range(10)), 100 + sum(s.seconds for s in steps)]:
+            assert table.at(history, now) == _Replay(table, history, now).run(), (case, now, steps, path)

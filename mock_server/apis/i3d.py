@@ -8,6 +8,7 @@ i3D's TaskStatus. Decisions: specs/notes/i3d.md.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from mock_server.errors import Rejection
@@ -51,9 +52,14 @@ def error_body(case: ErrorCase) -> tuple[dict, str]:
 
 
 # -- lifecycle: a template's actions, one timed step each -----------------------------------------
+@lru_cache(maxsize=256)
+def _table(durations: tuple[float, ...]) -> Lifecycle:
+    return Lifecycle(steps=[Step("running", d) for d in durations], before="pending", paused="paused",
+                     done="done", failed="failed", cancelled="cancelled")
+
+
 def lifecycle(template: dict) -> Lifecycle:
-    return Lifecycle(steps=[Step("running", float(a.get("durationSeconds", 3))) for a in template["actions"]],
-                     before="pending", paused="paused", done="done", failed="failed", cancelled="cancelled")
+    return _table(tuple(float(a.get("durationSeconds", 3)) for a in template["actions"]))
 
 
 def task_status(task: dict, template: dict, now: float) -> dict:
@@ -73,13 +79,20 @@ def task_status(task: dict, template: dict, now: float) -> dict:
 
 
 # -- store access ---------------------------------------------------------------------------------
-def _status(ctx: Context | Services, task: dict) -> dict:
-    return task_status(task, ctx.store.get(TEMPLATES, str(task["templateId"])), ctx.now())
+def _status(ctx: Context | Services, task: dict, templates: dict[str, dict] | None = None) -> dict:
+    key = str(task["templateId"])
+    template = templates[key] if templates is not None and key in templates else ctx.store.get(TEMPLATES, key)
+    return task_status(task, template, ctx.now())
+
+
+def _templates(ctx: Context | Services) -> dict[str, dict]:
+    """Every template, read once for a list."""
+    return dict(ctx.store.items(TEMPLATES))
 
 
 def _batch_status(ctx: Context, batch: dict) -> dict:
-    own = tasks(batch["account"])
-    statuses = [_status(ctx, ctx.store.get(own, str(t))) for t in batch["taskIds"]]
+    own, templates = tasks(batch["account"]), _templates(ctx)
+    statuses = [_status(ctx, ctx.store.get(own, str(t)), templates) for t in batch["taskIds"]]
     codes = [s["resultCode"] for s in statuses]
     done = all(c in (125, 126, 127) for c in codes)
     return {
@@ -218,7 +231,8 @@ def create_task(ctx: Context) -> Reply:
 
 @vendor.operation("getApplicationInstanceTasks")
 def list_tasks(ctx: Context) -> Reply:
-    return Reply(200, [_status(ctx, t) for t in _newest(ctx.store, tasks(ctx.caller.account))])
+    templates = _templates(ctx)
+    return Reply(200, [_status(ctx, t, templates) for t in _newest(ctx.store, tasks(ctx.caller.account))])
 
 
 @vendor.operation("getApplicationInstanceTask")
