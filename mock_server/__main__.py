@@ -39,9 +39,16 @@ def _state_arg(value: str | None) -> str | Path | None:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from bench import loopback
+    if args.quick:
+        from bench import loopback
 
-    return loopback.main(requests=args.requests, clients=args.clients, state=args.state)
+        return loopback.main(requests=args.requests, clients=args.clients, state=args.state)
+    from bench import sidebyside
+
+    return sidebyside.main(duration=args.duration, runs=args.runs,
+                           connections=tuple(int(c) for c in args.connections.split(",")),
+                           skip_prism=args.no_prism, scales=tuple(int(s) for s in args.scales.split(",") if s),
+                           pin=not args.no_pin)
 
 
 def _positive(text: str) -> float:
@@ -89,10 +96,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(func=_serve)
 
-    bench = sub.add_parser("bench", help="measure a real server on loopback (req/s and latency per scenario)")
-    bench.add_argument("--requests", type=int, default=1000, help="requests per scenario (default: %(default)s)")
-    bench.add_argument("--clients", type=int, default=4, help="concurrent clients (default: %(default)s)")
-    bench.add_argument("--state", metavar="FILE", help="benchmark with a SQLite state file instead of memory")
+    bench = sub.add_parser("bench", help="the mock beside Prism, Connexion's mock and the stack's ceiling (wrk)")
+    bench.add_argument("--duration", type=float, default=10, help="seconds per measured run (default: %(default)s)")
+    bench.add_argument("--runs", type=int, default=2, help="measured runs per cell (default: %(default)s)")
+    bench.add_argument("--connections", default="1,32", help="comma-separated counts (default: %(default)s)")
+    bench.add_argument("--scales", default="10,1000,100000",
+                       help="tasks stored in the account for the scale rows; '' for none (default: %(default)s)")
+    bench.add_argument("--no-prism", action="store_true", help="leave Prism out")
+    bench.add_argument("--no-pin", action="store_true", help="do not pin the server and wrk to separate cores")
+    bench.add_argument("--quick", action="store_true",
+                       help="instead: the mock alone, httpx clients, no Prism or wrk (flags below)")
+    bench.add_argument("--requests", type=int, default=1000,
+                       help="--quick: requests per scenario (default: %(default)s)")
+    bench.add_argument("--clients", type=int, default=4, help="--quick: concurrent clients (default: %(default)s)")
+    bench.add_argument("--state", metavar="FILE", help="--quick: a SQLite state file instead of memory")
     bench.set_defaults(func=_bench)
     return parser
 

@@ -86,5 +86,11 @@ class Store(ABC):
             fill()
             return True
 
+    def generation(self) -> Any:
+        """A value that changes whenever anything in the store changes, by this process or another
+        (compared for equality only); None when the store cannot tell cheaply. Replies computed
+        from the store may be reused while it stays the same."""
+        return None
+
     def close(self) -> None:  # noqa: B027 - optional hook
         pass

@@ -22,6 +22,7 @@ import json
 import logging
 import re
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -523,10 +524,14 @@ def _request_body(media: str, raw: bytes, parsed: Any) -> Any:
 class Dispatch:
     """Answers every routed, identified and validated request: access rules, the handler (the
     vendor's, else the generic engine), envelope, wire encoding. Connexion's handler-calling layer
-    (its parameter and response decorators) is never reached: everything it would do is done."""
+    (its parameter and response decorators) is never reached: everything it would do is done.
+
+    A read (GET, HEAD) is answered again from ``Replies`` while the store has not changed and the
+    clock has not passed what the handler said its reply depends on (``ctx.valid_until``)."""
 
     def __init__(self, app: ASGIApp, rt: Runtime) -> None:
         self.app, self.rt = app, rt
+        self.replies = Replies()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -534,6 +539,10 @@ class Dispatch:
         rt = self.rt
         state = _state(scope)
         op, vendor = state.operation, state.vendor
+        key = self.replies.key(state) if op.method in ("get", "head") else None
+        kept = self.replies.get(key, rt.store.generation(), rt.clock.now()) if key else None
+        if kept is not None:
+            return await Response(kept[2], status_code=kept[0], headers=kept[1])(scope, receive, send)
         headers = Headers(scope=scope)
         query = QueryParams(scope.get("query_string", b""))
         ctx = Context(op=op, path_params=state.path_params, query=query, headers=headers,
@@ -548,9 +557,45 @@ class Dispatch:
             reply = vendor.envelope(reply, ctx)
         if vendor is not None and vendor.wire is not None:
             reply = vendor.wire.encode(reply, state.raw)
-        status, out, content = replies.encode_reply(rt.spec, rt.fakes, op, reply.status, reply.body,
-                                                    reply.headers, reply.media_type)
-        await Response(content, status_code=status, headers=out)(scope, receive, send)
+        answer = replies.encode_reply(rt.spec, rt.fakes, op, reply.status, reply.body, reply.headers,
+                                      reply.media_type)
+        if key is not None:
+            self.replies.put(key, rt.store.generation(), ctx.until, answer)
+        await Response(answer[2], status_code=answer[0], headers=answer[1])(scope, receive, send)
+
+
+class Replies:
+    """Replies to reads, kept while the store's generation is the same and the clock is before
+    the moment the reply stops holding. Keyed by everything a handler can see of a read."""
+
+    IGNORED = frozenset({"user-agent", "accept-encoding", "connection", "keep-alive", "te", "cache-control",
+                         "pragma", "content-length"})
+
+    def __init__(self, size: int = 4096) -> None:
+        self._kept: OrderedDict[tuple, tuple] = OrderedDict()
+        self._size = size
+
+    def key(self, state: RequestState) -> tuple:
+        raw = state.raw
+        headers = tuple(sorted((k, v) for k, v in raw.headers if k not in self.IGNORED))
+        return (state.operation.id, state.caller, raw.path, raw.query_string, headers)
+
+    def get(self, key: tuple, generation: Any, now: float) -> tuple | None:
+        if generation is None:
+            return None
+        kept = self._kept.get(key)
+        if kept is None or kept[0] != generation or now >= kept[1]:
+            return None
+        self._kept.move_to_end(key)
+        return kept[2]
+
+    def put(self, key: tuple, generation: Any, until: float, answer: tuple) -> None:
+        if generation is None:
+            return
+        self._kept[key] = (generation, until, answer)
+        self._kept.move_to_end(key)
+        if len(self._kept) > self._size:
+            self._kept.popitem(last=False)
 
 
 def _never_called(*_args: Any, **_kwargs: Any) -> None:

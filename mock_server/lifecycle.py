@@ -79,11 +79,13 @@ class Lifecycle:
         starts, elapsed = self._starts, now - history.start
         if elapsed < starts[-1]:
             index = bisect_right(starts, elapsed) - 1   # a zero-length step is over where it begins
-            return Status(self.steps[index].state, "run", index, index, 1, None, history.start + starts[index], None)
+            return Status(self.steps[index].state, "run", index, index, 1, None, history.start + starts[index], None,
+                          until=history.start + starts[index + 1])
         at = history.start + starts[-1]
         for index, step in enumerate(self.done_path):
             if now < at + step.seconds:
-                return Status(step.state, "done", index, len(self.steps) - 1, 1, DONE, at, None)
+                return Status(step.state, "done", index, len(self.steps) - 1, 1, DONE, at, None,
+                              until=at + step.seconds)
             at += step.seconds
         return Status(self.done, "end", None, len(self.steps) - 1, 1, DONE, at, at)
 
@@ -132,6 +134,7 @@ class Status:
     since: float                # when the current state was entered (a resume re-enters it)
     finished_at: float | None   # when the final state was reached
     paused: bool = False
+    until: float = math.inf     # when this status next changes by itself (inf: only an event changes it)
 
     @property
     def finished(self) -> bool:
@@ -280,12 +283,14 @@ class _Replay:
                           self.attempt, self.outcome, self.paused_at, None, paused=True)
         if self.phase == "before":
             state = t.before or t.steps[0].state
-            return Status(state, "before", None, 0, 1, None, self.created, None)
+            return Status(state, "before", None, 0, 1, None, self.created, None, until=self.h.start)
+        until = self.clock + self.remaining
         if self.phase == "retry":
-            return Status(t.retry.state, "retry", 0, self.main_step, self.attempt, None, self.since, None)
+            return Status(t.retry.state, "retry", 0, self.main_step, self.attempt, None, self.since, None,
+                          until=until)
         step = self._steps()[self.index]
         return Status(step.state, self.phase, self.index, self.main_step, self.attempt, self.outcome,
-                      self.since, None)
+                      self.since, None, until=until)
 
 
 def history(start: float, created: float | None = None, events: Iterable[tuple[str, float]] = (),

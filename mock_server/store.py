@@ -32,6 +32,7 @@ class MemoryStore(Store):
         self._sequences: dict[str, int] = {}
         self._meta: dict[str, str] = {}
         self._undo: dict | None = None
+        self._generation = 0
 
     def __str__(self) -> str:
         return "memory"
@@ -70,6 +71,7 @@ class MemoryStore(Store):
 
     def _rollback(self) -> None:
         undo = self._undo
+        self._generation += 1
         if "all" in undo:
             collections, self._sequences, self._meta = undo["all"]
             self._collections = collections
@@ -89,11 +91,13 @@ class MemoryStore(Store):
     def put(self, collection: str, key: str, value: dict) -> None:
         raw = codec.text(value)  # store a copy: callers may keep mutating their dict
         with self.lock:
+            self._generation += 1
             self._save(collection)
             self._collections.setdefault(collection, {})[key] = raw
 
     def delete(self, collection: str, key: str) -> bool:
         with self.lock:
+            self._generation += 1
             self._save(collection)
             return self._collections.get(collection, {}).pop(key, None) is not None
 
@@ -114,6 +118,7 @@ class MemoryStore(Store):
 
     def next_id(self, sequence: str, floor: int = 0) -> int:
         with self.lock:
+            self._generation += 1
             self._save(part="sequences")
             value = max(self._sequences.get(sequence, 0), floor) + 1
             self._sequences[sequence] = value
@@ -126,8 +131,12 @@ class MemoryStore(Store):
 
     def set_meta(self, key: str, value: Any) -> None:
         with self.lock:
+            self._generation += 1
             self._save(part="meta")
             self._meta[key] = codec.text(value)
+
+    def generation(self) -> Any:
+        return self._generation
 
     def export(self) -> dict:
         with self.lock:
@@ -140,6 +149,7 @@ class MemoryStore(Store):
 
     def load(self, snapshot: dict) -> None:
         with self.lock:
+            self._generation += 1
             self._save(part="all")
             self._collections = {c: {k: codec.text(v) for k, v in rows.items()}
                                  for c, rows in (snapshot.get("collections") or {}).items()}
@@ -169,6 +179,7 @@ class SqliteStore(Store):
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         self._depth = 0
+        self._writes = 0
 
     def __str__(self) -> str:
         return str(self.path)
@@ -192,6 +203,7 @@ class SqliteStore(Store):
                 self._db.execute("COMMIT")
 
     def _write(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
+        self._writes += 1
         with self.transaction():
             return self._db.execute(sql, params)
 
@@ -203,6 +215,7 @@ class SqliteStore(Store):
 
     def put(self, collection: str, key: str, value: dict) -> None:
         raw = codec.text(value)
+        self._writes += 1
         with self.transaction():
             updated = self._db.execute("UPDATE records SET value=? WHERE collection=? AND key=?",
                                        (raw, collection, key)).rowcount
@@ -233,6 +246,7 @@ class SqliteStore(Store):
             return not row.fetchone()[0]
 
     def next_id(self, sequence: str, floor: int = 0) -> int:
+        self._writes += 1
         with self.transaction():
             row = self._db.execute("SELECT value FROM sequences WHERE name=?", (sequence,)).fetchone()
             value = max(row[0] if row else 0, floor) + 1
@@ -258,6 +272,7 @@ class SqliteStore(Store):
         return {"collections": collections, "sequences": sequences, "meta": meta}
 
     def load(self, snapshot: dict) -> None:
+        self._writes += 1
         with self.transaction():
             self._db.execute("DELETE FROM records")
             self._db.execute("DELETE FROM sequences")
@@ -270,6 +285,11 @@ class SqliteStore(Store):
                                  [(k, int(v)) for k, v in (snapshot.get("sequences") or {}).items()])
             self._db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
                                  [(k, codec.text(v)) for k, v in (snapshot.get("meta") or {}).items()])
+
+    def generation(self) -> Any:
+        # Writes by this connection, and (data_version) commits by any other connection.
+        with self.lock:
+            return self._writes, self._db.execute("PRAGMA data_version").fetchone()[0]
 
     def close(self) -> None:
         with self.lock:

@@ -24,6 +24,7 @@ import hashlib
 import importlib
 import importlib.metadata
 import importlib.util
+import math
 import pkgutil
 import sys
 from collections.abc import Callable, Iterable, Mapping
@@ -145,6 +146,9 @@ class Services:
         """A deterministic integer for ``parts`` under this run's seed."""
         return seed_for(self.seed, *parts)
 
+    def valid_until(self, moment: float) -> None:
+        """Outside a request there is no reply to keep: nothing to record."""
+
 
 @dataclass
 class Identity:
@@ -174,6 +178,7 @@ class Context:
     services: Services
     query_lists: Mapping[str, list[str]] = field(default_factory=dict)
     loaded: dict[str, Any] = field(default_factory=dict)   # entities an access rule already fetched
+    until: float = math.inf   # the reply holds until then, unless the store changes (see valid_until)
 
     @property
     def store(self) -> Namespace:
@@ -199,6 +204,11 @@ class Context:
 
     def query_list(self, name: str) -> list[str]:
         return list(self.query_lists.get(name, []))
+
+    def valid_until(self, moment: float) -> None:
+        """Say that the reply depends on the clock up to ``moment`` (e.g. a lifecycle's
+        ``Status.until``): a read answered from unchanged state before then is the same reply."""
+        self.until = min(self.until, moment)
 
 
 # -- the seams --------------------------------------------------------------------------------------

@@ -62,8 +62,8 @@ def lifecycle(template: dict) -> Lifecycle:
     return _table(tuple(float(a.get("durationSeconds", 3)) for a in template["actions"]))
 
 
-def task_status(task: dict, template: dict, now: float) -> dict:
-    """i3D's TaskStatus for ``task`` at virtual time ``now``."""
+def task_status(task: dict, template: dict, now: float) -> tuple[dict, float]:
+    """i3D's TaskStatus for ``task`` at virtual time ``now``, and until when it holds."""
     status: Status = lifecycle(template).at(History.from_json(task["history"]), now)
     action = template["actions"][status.main_step]
     code = RESULT_CODES.get(status.state, RUNNING)
@@ -75,14 +75,16 @@ def task_status(task: dict, template: dict, now: float) -> dict:
         "entityId": task["entityId"], "currentActionIdx": action["idx"],
         "executeAt": int(task["history"]["start"]), "lastActivityAt": int(status.since),
         "finishedAt": int(status.finished_at or 0), "resultCode": code, "resultText": text,
-    }
+    }, status.until
 
 
 # -- store access ---------------------------------------------------------------------------------
 def _status(ctx: Context | Services, task: dict, templates: dict[str, dict] | None = None) -> dict:
     key = str(task["templateId"])
     template = templates[key] if templates is not None and key in templates else ctx.store.get(TEMPLATES, key)
-    return task_status(task, template, ctx.now())
+    status, until = task_status(task, template, ctx.now())
+    ctx.valid_until(until)
+    return status
 
 
 def _templates(ctx: Context | Services) -> dict[str, dict]:
