@@ -1,4 +1,4 @@
-"""The ``mock-server`` command line: ``merge`` and ``serve``."""
+"""The ``mock-server`` command line: ``merge``, ``serve``, ``lint`` and ``bench``."""
 
 from __future__ import annotations
 
@@ -23,11 +23,44 @@ def _serve(args: argparse.Namespace) -> int:
 
     config = ServeConfig(
         specs=[Path(s) for s in (args.spec or [DEFAULT_SPEC])], host=args.host, port=args.port,
-        seed=args.seed, state=Path(args.state) if args.state else None, frozen_clock=args.frozen_clock,
+        seed=args.seed, state=_state(args.state), frozen_clock=args.frozen_clock,
         clock_start=args.clock_start, time_scale=args.time_scale, strict=args.strict,
         admin=True if args.admin else None, fixtures_dir=Path(args.fixtures),
     )
     return server.run(config, log_level=args.log_level)
+
+
+def _state(value: str | None) -> Path | str | None:
+    """A file path, or (kept as written) the URL of a networked store."""
+    from mock_server.server import REMOTE_STATE
+
+    if value is None or value.startswith(REMOTE_STATE):
+        return value
+    return Path(value)
+
+
+def _lint(args: argparse.Namespace) -> int:
+    from mock_server import spec
+    from mock_server.merge import MergeError
+
+    found: list[str] = []
+
+    def report(file: Path, problem: object) -> None:
+        found.append(f"{file}: {problem}")
+        print(found[-1], flush=True)
+
+    files = [Path(f) for f in args.spec]
+    try:
+        spec.load(files, report=report)
+    except MergeError as exc:
+        print(f"mock-server: refused: {exc}", file=sys.stderr)
+        return 2
+    names = ", ".join(map(str, files))
+    if found:
+        print(f"{names}: {len(found)} problem(s), each repaired as described; mock-server serve serves the rest")
+        return 1
+    print(f"{names}: no problems")
+    return 0
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -43,8 +76,25 @@ def _positive(text: str) -> float:
     return value
 
 
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535)") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is outside 0-65535")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line (``mock-server serve: error: argument --port: ...``), exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mock-server", description=__doc__)
+    parser = _Parser(prog="mock-server", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     merge = sub.add_parser("merge", help="merge specs/fragments (+ specs/overlays) into specs/openapi.yaml")
@@ -58,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the stateful mock")
     serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default: %(default)s)")
-    serve.add_argument("--port", type=int, default=8000, help="port (default: %(default)s; 0 picks a free one)")
+    serve.add_argument("--port", type=_port, default=8000, help="port (default: %(default)s; 0 picks a free one)")
     serve.add_argument("--spec", action="append", metavar="FILE",
                        help="OpenAPI 3.0/3.1 document to serve; repeatable (default: specs/openapi.yaml)")
     serve.add_argument("--seed", type=int, default=DEFAULT_SEED,
@@ -77,6 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="fixtures directory (default: %(default)s)")
     serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(func=_serve)
+
+    lint = sub.add_parser("lint", help="report what forgiving loading repairs in a spec, without serving it")
+    lint.add_argument("spec", nargs="+", metavar="SPEC", help="OpenAPI 3.0/3.1 document(s), as given to serve --spec")
+    lint.set_defaults(func=_lint)
 
     bench = sub.add_parser("bench", help="measure a real server on loopback (req/s and latency per scenario)")
     bench.add_argument("--requests", type=int, default=1000, help="requests per scenario (default: %(default)s)")
