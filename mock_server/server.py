@@ -94,7 +94,7 @@ def run(config: ServeConfig, log_level: str = "warning") -> int:
             rt.store.close()
         files = ", ".join(map(str, config.specs))
         where = f"{files}: Connexion: " if isinstance(exc, InvalidSpecification) else \
-            "--state: " if isinstance(exc, sqlite3.Error) else ""
+            f"--state {config.state}: " if isinstance(exc, sqlite3.Error) else ""
         print(f"mock-server: cannot serve: {where}{_one_line(exc)}", file=sys.stderr)
         return 2
     # A stop waits for in-flight requests, but never more than a few seconds for a stuck client.
