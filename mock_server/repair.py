@@ -446,6 +446,8 @@ def _parameters(work: _Work) -> None:
             del components[name]
             work.report(("components", "parameters", name),
                         "Swagger 2 body/formData parameter component; inlined where used, removed")
+        if not components:
+            del doc["components"]["parameters"]
 
 
 def _fix_parameter_list(work: _Work, owner: dict, base: tuple) -> list[tuple[str, list[dict], tuple]]:
@@ -502,8 +504,14 @@ def _request_bodies(work: _Work) -> None:
 
 
 # -- path templates -------------------------------------------------------------------------------
-def _template_names(path: str) -> list[str]:
+def template_names(path: str) -> list[str]:
+    """The variables of a path template, in order: ``/a/{x}/b/{y}`` -> ``["x", "y"]``."""
     return re.findall(r"\{([^}/]+)\}", path)
+
+
+def undeclared_path_param(name: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"},
+            "description": "Not declared by the spec; served as a plain string."}
 
 
 def _path_params(doc: dict, params: list) -> list[tuple[int, str]]:
@@ -531,7 +539,7 @@ def _path_templates(work: _Work) -> None:
         work.report(("paths", path), "path item is not a mapping; dropped")
         del doc["paths"][path]
     for path, item in doc["paths"].items():
-        names = list(dict.fromkeys(_template_names(path)))
+        names = list(dict.fromkeys(template_names(path)))
         methods = [m for m in HTTP_METHODS if isinstance(item.get(m), dict)]
         shared = item.get("parameters", [])
         declared_everywhere = {n for n in names if methods and all(
@@ -563,8 +571,7 @@ def _match_names(work: _Work, base: tuple, params: list, names: list[str], exclu
     params[:] = [p for p in params if p is not _MISSING]
     if add:
         for new in missing[len(stray):]:
-            params.append({"name": new, "in": "path", "required": True, "schema": {"type": "string"},
-                           "description": "Not declared by the spec; served as a plain string."})
+            params.append(undeclared_path_param(new))
             work.report((*base, "parameters"), f"path parameter {new!r} is not declared; declared as a string")
 
 

@@ -76,13 +76,8 @@ def _compile(template: str) -> tuple[re.Pattern, int]:
     return re.compile(f"^{pattern}/?\\Z"), literals
 
 
-def template_params(path: str) -> list[str]:
-    return re.findall(r"\{([^}/]+)\}", path)
-
-
-def undeclared_path_param(name: str) -> dict:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"},
-            "description": "Not declared by the spec; served as a plain string."}
+template_params = repair.template_names
+undeclared_path_param = repair.undeclared_path_param
 
 
 def _group(name: str) -> str:
@@ -113,15 +108,11 @@ class SpecIndex:
         )
 
     def _operation(self, path: str, method: str, raw: dict, shared: list) -> Operation:
+        # The document is repaired (spec.read): each template variable is declared exactly once.
         params: dict[tuple[str, str], dict] = {}
         for p in [*shared, *(raw.get("parameters") or [])]:
             p = self.resolver.resolve(p)
             params[(p.get("in"), p.get("name"))] = p
-        in_template = template_params(path)
-        for key in [k for k in params if k[0] == "path" and k[1] not in in_template]:
-            del params[key]  # published specs misname some; the template is what clients send
-        for name in in_template:
-            params.setdefault(("path", name), undeclared_path_param(name))
         security = raw.get("security", self.doc.get("security", []))
         body = self.resolver.resolve(raw["requestBody"]) if "requestBody" in raw else None
         responses = {str(s): self.resolver.resolve(r) for s, r in (raw.get("responses") or {}).items()}
