@@ -881,39 +881,64 @@ def _example_owners(doc: dict) -> Iterator[tuple[tuple, dict]]:
 
 # -- the last word --------------------------------------------------------------------------------
 def _still_invalid(work: _Work) -> None:
-    """Whatever the steps above did not foresee: an operation the validator still rejects is dropped."""
+    """Whatever the steps above did not foresee: what the validator still rejects is not served."""
     from openapi_spec_validator import OpenAPIV30SpecValidator, OpenAPIV31SpecValidator
 
     doc = work.doc
     cls = OpenAPIV31SpecValidator if str(doc["openapi"]).startswith("3.1") else OpenAPIV30SpecValidator
-    for _ in range(3):
+    for _ in range(5):
         errors = list(cls(doc).iter_errors())
-        if not errors:
-            return
         dropped = False
         for error in errors:
-            parts = [str(p) for p in getattr(error, "absolute_path", None) or getattr(error, "path", [])]
+            parts = [str(p) for p in getattr(error, "absolute_path", None) or []]
+            owner = doc.get(parts[0]) if parts else None
             if len(parts) >= 3 and parts[0] == "paths" and parts[2] in HTTP_METHODS:
-                item = doc["paths"].get(parts[1]) or {}
-                if item.pop(parts[2], None) is not None:
-                    work.report(parts[:3], f"still invalid after repair ({error.message[:150]}); "
+                if (owner.get(parts[1]) or {}).pop(parts[2], None) is not None:
+                    work.report(parts[:3], f"still invalid after repair ({_validator_message(error)}); "
                                 "operation not served")
                     dropped = True
-            elif len(parts) >= 3 and parts[0] == "components" and isinstance(doc["components"].get(parts[1]), dict):
-                if doc["components"][parts[1]].pop(parts[2], None) is not None:
-                    work.report(parts[:3], f"still invalid after repair ({error.message[:150]}); dropped")
-                    _references(work)
-                    dropped = True
-            else:
-                work.report(parts, f"still invalid after repair: {error.message[:200]}")
+            elif len(parts) >= 3 and parts[0] == "components" and isinstance(owner.get(parts[1]), dict) \
+                    and owner[parts[1]].pop(parts[2], None) is not None:
+                work.report(parts[:3], f"still invalid after repair ({_validator_message(error)}); dropped")
+                dropped = True
         if not dropped:
+            for error in errors:
+                work.report([str(p) for p in getattr(error, "absolute_path", None) or []],
+                            f"still invalid after repair: {_validator_message(error)}")
             return
+        _references(work)  # what pointed at a dropped component
+
+
+def _validator_message(error: Any) -> str:
+    """The validator's reason in one short line (without the offending value, which can be long)."""
+    text = " ".join(str(error.message).split("\n\n")[0].split())
+    if " is not valid under " in text:
+        text = "not valid under " + text.split(" is not valid under ", 1)[1]
+    return text if len(text) <= 150 else text[:147] + "..."
+
+
+def _security(work: _Work) -> None:
+    """A security requirement naming a scheme the document does not define cannot be checked."""
+    doc = work.doc
+    schemes = (doc["components"].get("securitySchemes") or {}) if isinstance(doc.get("components"), dict) else {}
+    owners = [((), doc)] + [(("paths", path, method), op) for path, method, op in _operations(doc)]
+    for base, owner in owners:
+        requirements = owner.get("security")
+        if not isinstance(requirements, list):
+            continue
+        for index, requirement in enumerate(requirements):
+            if not isinstance(requirement, dict):
+                continue
+            for name in [n for n in requirement if n not in schemes]:
+                del requirement[name]
+                work.report((*base, "security", index, name),
+                            f"security scheme {name!r} is not defined; that requirement is not checked")
 
 
 Step = Callable[[_Work], None]
 STEPS: tuple[Step, ...] = (
     _top_level, _references, _parameters, _request_bodies, _path_templates, _operation_ids, _responses,
-    _schemas, _examples, _still_invalid,
+    _security, _schemas, _examples, _still_invalid,
 )
 
 

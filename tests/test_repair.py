@@ -197,3 +197,30 @@ def test_only_a_non_openapi3_document_is_refused(bad):
     with pytest.raises(merge.MergeError) as refused:
         repair.repair(bad, "spec.yaml")
     assert str(refused.value).startswith("spec.yaml: /")
+
+
+def test_a_security_requirement_naming_an_undefined_scheme_is_dropped():
+    out, problems = fixed(doc({"/a": {"get": {"operationId": "a", "responses": ok(),
+                                              "security": [{"ApiKey": [], "Missing": []}]}}},
+                              components={"securitySchemes": {"ApiKey": {"type": "apiKey", "in": "header",
+                                                                         "name": "X-Key"}}}))
+    assert out["paths"]["/a"]["get"]["security"] == [{"ApiKey": []}]
+    assert problems == ["/paths/~1a/get/security/0/Missing: security scheme 'Missing' is not defined; that "
+                        "requirement is not checked"]
+
+
+def test_what_no_repair_foresees_is_not_served_and_said_so_in_one_line():
+    bad_param = {"name": "x", "in": "query", "schema": {"type": "string"}, "style": "bogus"}
+    out, problems = fixed(doc({"/a": {"get": {"operationId": "a", "parameters": [bad_param], "responses": ok()}},
+                               "/b": {"get": {"operationId": "b", "responses": ok(content={"application/json": {
+                                   "schema": {"$ref": "#/components/schemas/S"}}})}}},
+                              components={"schemas": {"S": {"type": "object", "minProperties": "two"}}}))
+    assert "get" not in out["paths"]["/a"] and out["paths"]["/b"]["get"]["operationId"] == "b"
+    assert problems == [
+        "/paths/~1a/get: still invalid after repair (not valid under any of the schemas listed in the 'oneOf' "
+        "keyword); operation not served",
+        "/components/schemas/S: still invalid after repair (not valid under any of the schemas listed in the "
+        "'oneOf' keyword); dropped",
+        "/paths/~1b/get/responses/200/content/application~1json/schema: $ref '#/components/schemas/S' does not "
+        "resolve; replaced with an unconstrained schema",
+    ]
