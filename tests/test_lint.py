@@ -59,6 +59,11 @@ CORPUS: dict[str, dict] = {
                       "path parameter 'queueId' is not declared; declared as a string")],
         "probes": [("GET", "/queues/nightly/tasks", {}, 200, None)],
     },
+    "broken/openapi-31-undeclared-path-parameter.yaml": {
+        "problems": [("/paths/~1workers~1{workerId}~1tasks/get/parameters",
+                      "path parameter 'workerId' is not declared; declared as a string")],
+        "probes": [("GET", "/workers/w1/tasks", {}, 200, None)],
+    },
     "broken/misnamed-path-parameter.yaml": {
         "problems": [("/paths/~1tasks~1{taskId}/get/parameters/0/name",
                       "path parameter 'id' is not in the template; renamed 'taskId'")],
