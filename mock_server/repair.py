@@ -60,14 +60,18 @@ class _Work:
     doc: dict
     problems: list[Problem] = field(default_factory=list)
 
-    def report(self, parts: tuple | list | str, message: str) -> None:
-        problem = Problem(parts if isinstance(parts, str) else pointer(parts), message)
-        if problem not in self.problems:
+    def report(self, parts: tuple | list, message: str) -> None:
+        problem = Problem(pointer(parts), message)
+        if problem not in self.problems:  # reported once, however many steps come across it
             self.problems.append(problem)
 
 
 def pointer(parts: tuple | list) -> str:
+    """The JSON pointer of a path of keys (``("paths", "/a")`` -> ``/paths/~1a``); ``/`` for the root."""
     return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in parts) if parts else "/"
+
+
+_MISSING = object()
 
 
 def _resolve(doc: Any, ref: Any) -> Any:
@@ -84,9 +88,6 @@ def _resolve(doc: Any, ref: Any) -> Any:
         else:
             return _MISSING
     return node
-
-
-_MISSING = object()
 
 
 def _deref(doc: dict, node: Any) -> Any:
@@ -358,8 +359,7 @@ def _fix_parameter(work: _Work, param: dict, parts: tuple) -> dict | None:
             if where in ("path", "header"):
                 style = "simple"
             param["style"], param["explode"] = style, explode
-            moved_note = f"collectionFormat {collection} -> style {style}, explode {str(explode).lower()}"
-            notes.append(moved_note)
+            notes.append(f"collectionFormat {collection} -> style {style}, explode {str(explode).lower()}")
         work.report(parts, f"Swagger 2 parameter fields {', '.join(moved)}; moved into schema"
                     + (f" ({'; '.join(notes)})" if notes else ""))
     if "schema" not in param and "content" not in param:
@@ -826,10 +826,10 @@ def _examples(work: _Work) -> None:
     v31 = str(doc["openapi"]).startswith("3.1")
     cls, checker = (OAS31Validator, oas31_format_checker) if v31 else (OAS30Validator, oas30_format_checker)
     resource = Resource(contents=doc, specification=DRAFT202012 if v31 else DRAFT4)
-    registry = Registry().with_resource("urn:doc", resource)
+    base = cls({}, registry=Registry().with_resource("urn:doc", resource), format_checker=checker)
 
     def problem(value: Any, schema_parts: tuple) -> str | None:
-        validator = cls({"$ref": "urn:doc#" + pointer(schema_parts)}, registry=registry, format_checker=checker)
+        validator = base.evolve(schema={"$ref": "urn:doc#" + pointer(schema_parts)})
         try:
             error = best_match(validator.iter_errors(value))
         except Exception:  # noqa: BLE001 - a schema the validator cannot even read: keep the example
