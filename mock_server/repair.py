@@ -140,14 +140,13 @@ def _top_level(work: _Work) -> None:
         doc["openapi"] = wanted
     info = doc.get("info")
     if not isinstance(info, dict) or not isinstance(info.get("title"), str) or "version" not in info:
-        fixed = dict(info) if isinstance(info, dict) else {}
-        fixed.setdefault("title", "Untitled API")
-        fixed["title"] = str(fixed["title"])
+        fixed = {k: v for k, v in info.items() if k != "$ref"} if isinstance(info, dict) else {}
+        fixed["title"] = fixed["title"] if isinstance(fixed.get("title"), str) else "Untitled API"
         fixed["version"] = str(fixed.get("version", "0"))
         doc["info"] = fixed
         work.report(["info"], "missing or incomplete info (title and version are required); filled in")
-    elif not isinstance(info["version"], str):
-        info["version"] = str(info["version"])
+    if not isinstance(doc["info"]["version"], str):
+        doc["info"]["version"] = str(doc["info"]["version"])
     if not isinstance(doc.get("paths"), dict):
         work.report(["paths"], "missing or not a mapping; serving no paths")
         doc["paths"] = {}
@@ -206,6 +205,100 @@ def _rewrite_refs(node: Any, old: str, new: str) -> int:
     elif isinstance(node, list):
         count += sum(_rewrite_refs(v, old, new) for v in node)
     return count
+
+
+def _string_keys(node: Any) -> Any:
+    """YAML reads ``200:`` as an integer key; OpenAPI (JSON) keys are strings."""
+    if isinstance(node, dict):
+        return {str(k): _string_keys(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_string_keys(v) for v in node]
+    return node
+
+
+PATH_ITEM_KEYS = ("$ref", "summary", "description", "servers", "parameters", *HTTP_METHODS)
+COMPONENT_SECTIONS = ("schemas", "responses", "parameters", "examples", "requestBodies", "headers",
+                      "securitySchemes", "links", "callbacks", "pathItems")
+
+
+def _structure(work: _Work) -> None:
+    """Containers of the right kind, so every later step can walk the document without guessing."""
+    doc = work.doc
+    for key, field_name in (("servers", "url"), ("tags", "name")):
+        if key in doc and not isinstance(doc[key], list):
+            work.report([key], "not a list; dropped")
+            del doc[key]
+        for index, entry in reversed(list(enumerate(doc.get(key) or []))):
+            if not (isinstance(entry, dict) and isinstance(entry.get(field_name), str)):
+                work.report([key, index], f"not a mapping with a {field_name!r}; dropped")
+                del doc[key][index]
+    components = doc["components"]
+    for section in list(components):
+        value = components[section]
+        if section not in COMPONENT_SECTIONS and not section.startswith("x-"):
+            work.report(["components", section], "not a components section; dropped")
+            del components[section]
+        elif not isinstance(value, dict) and not section.startswith("x-"):
+            work.report(["components", section], "not a mapping; dropped")
+            del components[section]
+        elif not section.startswith("x-"):
+            booleans_ok = section == "schemas" and str(doc["openapi"]).startswith("3.1")
+            usable = [n for n, v in value.items() if isinstance(v, dict) or booleans_ok and isinstance(v, bool)]
+            for name in [n for n in value if n not in usable]:
+                work.report(["components", section, name], f"not a mapping ({_short(value[name], 30)}); dropped")
+                del value[name]
+    for path in [p for p, item in doc["paths"].items() if not isinstance(item, dict)]:
+        work.report(("paths", path), "path item is not a mapping; dropped")
+        del doc["paths"][path]
+    for path, item in doc["paths"].items():
+        for key in [k for k in item if k not in PATH_ITEM_KEYS and not k.startswith("x-")]:
+            work.report(["paths", path, key], f"not a path item field ({_short(item[key], 30)}); dropped")
+            del item[key]
+        for method in [m for m in HTTP_METHODS if m in item and not isinstance(item[m], dict)]:
+            work.report(["paths", path, method], f"operation is not a mapping ({_short(item[method], 30)}); dropped")
+            del item[method]
+    for path, method, op in _operations(doc):
+        if "requestBody" in op and not isinstance(op["requestBody"], dict):
+            work.report(["paths", path, method, "requestBody"], "not a mapping; dropped")
+            del op["requestBody"]
+    for parts, owner in _content_owners(doc):
+        for key in ("content", "headers"):
+            if key in owner and not (isinstance(owner[key], dict) and all(isinstance(v, dict)
+                                                                          for v in owner[key].values())):
+                work.report([*parts, key], f"not a mapping of {'media types' if key == 'content' else 'headers'}; "
+                            "dropped")
+                del owner[key]
+        if "schema" in owner and not isinstance(owner["schema"], (dict, bool)):
+            work.report([*parts, "schema"], f"not a schema ({_short(owner['schema'], 30)}); dropped")
+            del owner["schema"]
+
+
+def _content_owners(doc: dict) -> Iterator[tuple[tuple, dict]]:
+    """Parameters, request bodies, responses, headers and media types: what holds content or a schema."""
+    def owners(node: Any, parts: tuple) -> Iterator[tuple[tuple, dict]]:
+        if not isinstance(node, dict) or "$ref" in node:
+            return
+        yield parts, node
+        for mtype, media in _mapping(node.get("content")).items():
+            if isinstance(media, dict):
+                yield (*parts, "content", mtype), media
+        for name, header in _mapping(node.get("headers")).items():
+            yield from owners(header, (*parts, "headers", name))
+
+    components = doc["components"]
+    for section in ("parameters", "requestBodies", "responses", "headers"):
+        for name, item in _mapping(components.get(section)).items():
+            yield from owners(item, ("components", section, name))
+    for path, item in doc["paths"].items():
+        for index, param in enumerate(item.get("parameters") if isinstance(item.get("parameters"), list) else []):
+            yield from owners(param, ("paths", path, "parameters", index))
+    for path, method, op in _operations(doc):
+        base = ("paths", path, method)
+        for index, param in enumerate(op.get("parameters") if isinstance(op.get("parameters"), list) else []):
+            yield from owners(param, (*base, "parameters", index))
+        yield from owners(op.get("requestBody"), (*base, "requestBody"))
+        for code, response in _mapping(op.get("responses")).items():
+            yield from owners(response, (*base, "responses", code))
 
 
 # -- references -----------------------------------------------------------------------------------
@@ -390,6 +483,7 @@ def _body_from(params: list[dict], media: list[str], form: bool) -> dict:
         if param.get("required"):
             required.append(param["name"])
     has_file = any(p.get("type") == "file" for p in params)
+    media = [m for m in media if isinstance(m, str)]
     forms = [m for m in media if m in ("multipart/form-data", "application/x-www-form-urlencoded")]
     forms = forms or (["multipart/form-data"] if has_file else ["application/x-www-form-urlencoded"])
     schema = {"type": "object", "properties": properties, **({"required": required} if required else {})}
@@ -433,7 +527,7 @@ def _parameters(work: _Work) -> None:
                     work.report(parts, f"Swagger 2 'in: {kind}' parameter next to a requestBody; dropped")
                     continue
                 op["requestBody"] = _body_from(params, consumes, form=kind == "formData")
-                names = ", ".join(repr(p["name"]) for p in params)
+                names = ", ".join(repr(p.get("name")) for p in params)
                 names = f"parameters {names}" if len(params) > 1 else f"parameter {names}"
                 media = ", ".join(op["requestBody"]["content"])
                 work.report(parts, f"Swagger 2 'in: {kind}' {names}; now the requestBody ({media})")
@@ -469,10 +563,10 @@ def _fix_parameter_list(work: _Work, owner: dict, base: tuple) -> list[tuple[str
         if not isinstance(resolved, dict):
             work.report(parts, "parameter is not a mapping; dropped")
             continue
-        if resolved.get("in") == "body":
+        if resolved.get("in") == "body" and isinstance(resolved.get("name", ""), str):
             body.append(("body", [resolved], parts))
             continue
-        if resolved.get("in") == "formData":
+        if resolved.get("in") == "formData" and isinstance(resolved.get("name"), str):
             form.append(resolved)
             form_parts = form_parts or parts
             continue
@@ -535,20 +629,17 @@ def _path_templates(work: _Work) -> None:
             fixed = "/" + str(path)
             work.report(("paths", path), f"path does not start with '/'; served as {fixed!r}")
             doc["paths"][fixed] = doc["paths"].pop(path)
-    for path in [p for p, item in doc["paths"].items() if not isinstance(item, dict)]:
-        work.report(("paths", path), "path item is not a mapping; dropped")
-        del doc["paths"][path]
     for path, item in doc["paths"].items():
         names = list(dict.fromkeys(template_names(path)))
         methods = [m for m in HTTP_METHODS if isinstance(item.get(m), dict)]
-        shared = item.get("parameters", [])
+        shared = item.get("parameters") or []
         declared_everywhere = {n for n in names if methods and all(
-            n in [nm for _, nm in _path_params(doc, item[m].get("parameters", []))] for m in methods)}
+            n in [nm for _, nm in _path_params(doc, item[m].get("parameters") or [])] for m in methods)}
         _match_names(work, ("paths", path), shared, names, exclude=declared_everywhere, add=False)
         shared_names = {n for _, n in _path_params(doc, shared)}
         for method in methods:
             op = item[method]
-            own = op.setdefault("parameters", [])
+            own = op["parameters"] = op.get("parameters") or []
             _match_names(work, ("paths", path, method), own, names, exclude=shared_names, add=True)
             if not own:
                 del op["parameters"]
@@ -578,12 +669,12 @@ def _match_names(work: _Work, base: tuple, params: list, names: list[str], exclu
 # -- operations and responses ---------------------------------------------------------------------
 def _operation_ids(work: _Work) -> None:
     seen: dict[str, str] = {}
-    taken = {op.get("operationId") for _, _, op in _operations(work.doc)}
+    taken = {op.get("operationId") for _, _, op in _operations(work.doc) if isinstance(op.get("operationId"), str)}
     for path, method, op in _operations(work.doc):
         parts = ("paths", path, method, "operationId")
         current = op.get("operationId")
         if current is not None and not isinstance(current, str):
-            current = op["operationId"] = str(current)
+            current = op["operationId"] = str(current) if isinstance(current, (int, float)) else None
         if current and current not in seen:
             seen[current] = f"{method.upper()} {path}"
             continue
@@ -679,22 +770,23 @@ def _fix_response(work: _Work, response: Any, parts: tuple, produces: list[str])
 def _schema_roots(doc: dict) -> Iterator[tuple[tuple, dict]]:
     """Every place a schema starts: components, parameters, headers, media types."""
     components = doc.get("components") or {}
-    for name, schema in (components.get("schemas") or {}).items():
-        yield ("components", "schemas", name), schema
+    for name, schema in _mapping(components.get("schemas")).items():
+        if isinstance(schema, dict):
+            yield ("components", "schemas", name), schema
 
     def media(owner: Any, parts: tuple) -> Iterator[tuple[tuple, dict]]:
         if not isinstance(owner, dict) or "$ref" in owner:
             return
         if isinstance(owner.get("schema"), dict):
             yield (*parts, "schema"), owner["schema"]
-        for mtype, entry in (owner.get("content") or {}).items():
+        for mtype, entry in _mapping(owner.get("content")).items():
             if isinstance(entry, dict) and isinstance(entry.get("schema"), dict):
                 yield (*parts, "content", mtype, "schema"), entry["schema"]
-        for hname, header in (owner.get("headers") or {}).items():
+        for hname, header in _mapping(owner.get("headers")).items():
             yield from media(header, (*parts, "headers", hname))
 
     for section in ("parameters", "requestBodies", "responses", "headers"):
-        for name, item in (components.get(section) or {}).items():
+        for name, item in _mapping(components.get(section)).items():
             yield from media(item, ("components", section, name))
     for path, item in doc["paths"].items():
         for index, param in enumerate(item.get("parameters") or [] if isinstance(item, dict) else []):
@@ -704,8 +796,12 @@ def _schema_roots(doc: dict) -> Iterator[tuple[tuple, dict]]:
         for index, param in enumerate(op.get("parameters") or []):
             yield from media(param, (*base, "parameters", index))
         yield from media(op.get("requestBody"), (*base, "requestBody"))
-        for code, response in (op.get("responses") or {}).items():
+        for code, response in _mapping(op.get("responses")).items():
             yield from media(response, (*base, "responses", code))
+
+
+def _mapping(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
 
 
 def _subschemas(schema: dict, parts: tuple) -> Iterator[tuple[tuple, dict]]:
@@ -734,11 +830,68 @@ def _all_schemas(doc: dict) -> Iterator[tuple[tuple, dict]]:
         stack.extend(list(_subschemas(schema, parts))[::-1])
 
 
+# What each schema keyword must hold; a number written as a string ("255") is read as the number.
+_COUNT = (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "a count")
+_NUMBER = (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), "a number")
+_FLAG = (lambda v: isinstance(v, bool), "true or false")
+_TEXT = (lambda v: isinstance(v, str), "a string")
+_SCHEMA = (lambda v: isinstance(v, (dict, bool)), "a schema")
+KEYWORD_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    **dict.fromkeys(("minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties"), _COUNT),
+    **dict.fromkeys(("minimum", "maximum"), _NUMBER),
+    "multipleOf": (lambda v: _NUMBER[0](v) and v > 0, "a number > 0"),
+    **dict.fromkeys(("uniqueItems", "nullable", "readOnly", "writeOnly", "deprecated"), _FLAG),
+    **dict.fromkeys(("title", "description", "format"), _TEXT),
+    **dict.fromkeys(("not", "additionalProperties"), _SCHEMA),
+    "items": (lambda v: isinstance(v, dict), "a schema"),
+    **dict.fromkeys(("properties", "patternProperties"), (
+        lambda v: isinstance(v, dict) and all(isinstance(x, (dict, bool)) for x in v.values()),
+        "a mapping of schemas")),
+    **dict.fromkeys(("allOf", "anyOf", "oneOf"), (
+        lambda v: isinstance(v, list) and bool(v) and all(isinstance(x, (dict, bool)) for x in v),
+        "a list of schemas")),
+    "enum": (lambda v: isinstance(v, list) and bool(v), "a non-empty list"),
+    "discriminator": (lambda v: isinstance(v, dict) and isinstance(v.get("propertyName"), str),
+                      "a mapping with a propertyName"),
+}
+
+
+def _fix_keywords(work: _Work, schema: dict, parts: tuple, v31: bool) -> None:
+    bounds = _NUMBER if v31 else _FLAG
+    for key in [k for k in schema if k in KEYWORD_TYPES or k in ("exclusiveMinimum", "exclusiveMaximum")]:
+        check, wanted = bounds if key.startswith("exclusive") else KEYWORD_TYPES[key]
+        value = schema[key]
+        if check(value):
+            continue
+        coerced = _coerce(value)
+        if coerced is not None and check(coerced):
+            schema[key] = coerced
+            work.report((*parts, key), f"{key} {_short(value)} should be {wanted}; read as {coerced!r}")
+        else:
+            del schema[key]
+            work.report((*parts, key), f"{key} {_short(value, 40)} is not {wanted}; dropped")
+
+
+def _coerce(value: Any) -> Any:
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in ("true", "false"):
+            return text == "true"
+        try:
+            number = float(text)
+        except ValueError:
+            return None
+        return int(number) if number.is_integer() and "." not in text else number
+    return None
+
+
 def _schemas(work: _Work) -> None:
     """Keywords no consumer can use: bad regexes, bad types, ``required`` naming absent properties."""
     doc = work.doc
+    v31 = str(doc["openapi"]).startswith("3.1")
     formats: dict[str, list[tuple]] = {}
     for parts, schema in _all_schemas(doc):
+        _fix_keywords(work, schema, parts, v31)
         _fix_type(work, schema, parts)
         pattern = schema.get("pattern")
         if pattern is not None:
@@ -765,8 +918,10 @@ def _schemas(work: _Work) -> None:
 
 
 def _fix_type(work: _Work, schema: dict, parts: tuple) -> None:
-    kind = schema.get("type")
-    if kind is None or kind in JSON_TYPES or (isinstance(kind, list) and all(k in JSON_TYPES for k in kind)):
+    if "type" not in schema:
+        return
+    kind = schema["type"]
+    if kind in JSON_TYPES or (isinstance(kind, list) and kind and all(k in JSON_TYPES for k in kind)):
         return
     alias = TYPE_ALIASES.get(str(kind).lower()) if isinstance(kind, str) else None
     if alias:
@@ -790,10 +945,10 @@ def _regex_problem(pattern: Any) -> str | None:
 
 
 def _fix_required(work: _Work, schema: dict, parts: tuple, props: dict) -> None:
-    required = schema.get("required")
-    if required is None:
+    if "required" not in schema:
         return
-    if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
+    required = schema["required"]
+    if not isinstance(required, list) or not required or not all(isinstance(r, str) for r in required):
         del schema["required"]
         work.report((*parts, "required"), f"required {_short(required)} is not a list of names; dropped")
         return
@@ -838,6 +993,11 @@ def _examples(work: _Work) -> None:
 
     drops: list[tuple[tuple, str]] = []
     for parts, schema in _all_schemas(doc):
+        if "default" in schema:
+            reason = problem(schema["default"], parts)
+            if reason:
+                work.report((*parts, "default"), f"default does not match its schema ({reason}); dropped")
+                del schema["default"]
         if "example" in schema:
             reason = problem(schema["example"], parts)
             if reason:
@@ -884,29 +1044,53 @@ def _still_invalid(work: _Work) -> None:
     """Whatever the steps above did not foresee: what the validator still rejects is not served."""
     from openapi_spec_validator import OpenAPIV30SpecValidator, OpenAPIV31SpecValidator
 
-    doc = work.doc
-    cls = OpenAPIV31SpecValidator if str(doc["openapi"]).startswith("3.1") else OpenAPIV30SpecValidator
-    for _ in range(5):
-        errors = list(cls(doc).iter_errors())
-        dropped = False
-        for error in errors:
-            parts = [str(p) for p in getattr(error, "absolute_path", None) or []]
-            owner = doc.get(parts[0]) if parts else None
-            if len(parts) >= 3 and parts[0] == "paths" and parts[2] in HTTP_METHODS:
-                if (owner.get(parts[1]) or {}).pop(parts[2], None) is not None:
-                    work.report(parts[:3], f"still invalid after repair ({_validator_message(error)}); "
-                                "operation not served")
-                    dropped = True
-            elif len(parts) >= 3 and parts[0] == "components" and isinstance(owner.get(parts[1]), dict) \
-                    and owner[parts[1]].pop(parts[2], None) is not None:
-                work.report(parts[:3], f"still invalid after repair ({_validator_message(error)}); dropped")
-                dropped = True
-        if not dropped:
+    cls = OpenAPIV31SpecValidator if str(work.doc["openapi"]).startswith("3.1") else OpenAPIV30SpecValidator
+    for _ in range(8):
+        errors = list(cls(work.doc).iter_errors())
+        changed = [error for error in errors if _drop_invalid(work, error)]
+        if not changed:
             for error in errors:
                 work.report([str(p) for p in getattr(error, "absolute_path", None) or []],
                             f"still invalid after repair: {_validator_message(error)}")
             return
-        _references(work)  # what pointed at a dropped component
+        _references(work)  # what pointed at something dropped
+
+
+def _drop_invalid(work: _Work, error: Any) -> bool:
+    """Drop the smallest servable unit holding ``error``: unknown fields, an operation, a component."""
+    doc = work.doc
+    parts = [str(p) for p in getattr(error, "absolute_path", None) or []]
+    node = _resolve(doc, "#" + pointer(parts)) if parts else doc
+    found = re.search(r"\((.*)(?:was|were) unexpected\)", error.message)
+    unexpected = re.findall(r"'([^']+)'", found.group(1)) if found else []
+    if unexpected and isinstance(node, dict) and any(k in node for k in unexpected):
+        for key in [k for k in unexpected if k in node]:
+            del node[key]
+        work.report(parts, f"fields {', '.join(map(repr, unexpected))} are not allowed here; dropped")
+        return True
+    reason = _validator_message(error)
+    if len(parts) >= 3 and parts[0] == "paths" and parts[2] in HTTP_METHODS:
+        if isinstance(doc["paths"].get(parts[1]), dict) and doc["paths"][parts[1]].pop(parts[2], None) is not None:
+            work.report(parts[:3], f"still invalid after repair ({reason}); operation not served")
+            return True
+    elif len(parts) >= 3 and parts[0] == "paths":
+        if isinstance(doc["paths"].get(parts[1]), dict) and doc["paths"][parts[1]].pop(parts[2], None) is not None:
+            work.report(parts[:3], f"still invalid after repair ({reason}); dropped")
+            return True
+    elif len(parts) >= 2 and parts[0] == "components":
+        section = doc["components"].get(parts[1])
+        name = parts[2] if len(parts) >= 3 else None
+        if name is not None and isinstance(section, dict) and section.pop(name, None) is not None:
+            work.report(parts[:3], f"still invalid after repair ({reason}); dropped")
+            return True
+        if name is None and doc["components"].pop(parts[1], None) is not None:
+            work.report(parts[:2], f"still invalid after repair ({reason}); dropped")
+            return True
+    elif len(parts) == 1 and parts[0] in ("servers", "tags", "externalDocs", "security", "webhooks") \
+            and doc.pop(parts[0], None) is not None:
+        work.report(parts, f"still invalid after repair ({reason}); dropped")
+        return True
+    return False
 
 
 def _validator_message(error: Any) -> str:
@@ -937,7 +1121,7 @@ def _security(work: _Work) -> None:
 
 Step = Callable[[_Work], None]
 STEPS: tuple[Step, ...] = (
-    _top_level, _references, _parameters, _request_bodies, _path_templates, _operation_ids, _responses,
+    _top_level, _structure, _references, _parameters, _request_bodies, _path_templates, _operation_ids, _responses,
     _security, _schemas, _examples, _still_invalid,
 )
 
@@ -945,9 +1129,16 @@ STEPS: tuple[Step, ...] = (
 def repair(doc: Any, file: Path | str) -> tuple[dict, list[Problem]]:
     """A repaired copy of ``doc`` and the problems found; raise MergeError if it is not OpenAPI 3.x."""
     refuse_unless_openapi3(doc, file)
-    work = _Work(copy.deepcopy(doc))
-    for step in STEPS:
-        step(work)
+    step: Step = _string_keys
+    try:
+        work = _Work(_string_keys(doc))
+        for step in STEPS:
+            step(work)
+    except RecursionError:
+        raise MergeError(file, "/", "nested too deeply to repair (recursive YAML aliases?)") from None
+    except Exception as exc:  # noqa: BLE001 - one line naming the file beats a traceback at start-up
+        raise MergeError(file, "/", f"could not repair it ({step.__name__}: {type(exc).__name__}: {exc}); "
+                         "please report this") from exc
     if not work.doc["components"] and "components" not in doc:
         del work.doc["components"]
     return work.doc, work.problems

@@ -5,7 +5,10 @@ behave as reported, and Schemathesis finds no failure; unusable documents are re
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -14,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from mock_server import DEFAULT_SPEC, PROJECT_ROOT, merge, repair, spec
+from mock_server.__main__ import main
 
 from .conftest import start_server
 from .test_schemathesis_engine import SCHEMATHESIS, failures
@@ -150,10 +154,23 @@ def mock_server(*args: str) -> subprocess.CompletedProcess:
                           text=True, timeout=120)
 
 
+def lint(file: str) -> subprocess.CompletedProcess:
+    """``mock-server lint FILE`` through the CLI's entry point, in this process (no interpreter start-up:
+    the corpus is large and the machine small; one test runs the real command too)."""
+    out, err = io.StringIO(), io.StringIO()
+    cwd = os.getcwd()
+    os.chdir(PROJECT_ROOT)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(["lint", file])
+    finally:
+        os.chdir(cwd)
+    return subprocess.CompletedProcess(["lint", file], code, out.getvalue(), err.getvalue())
+
+
 def _examine(name: str, reports: Path) -> dict:
-    """Lint one corpus file, serve it, send its probes, run Schemathesis over what it serves."""
+    """Serve one corpus file, send its probes, run Schemathesis over what it serves."""
     file = f"tests/specs/{name}"
-    lint = mock_server("lint", file)
     server = start_server("--spec", file, "--strict")
     try:
         with server.client() as client:
@@ -175,15 +192,16 @@ def _examine(name: str, reports: Path) -> dict:
         journal = server.client().get("/__admin/requests", params={"limit": 1000}).json()
     finally:
         server.kill()
-    return {"lint": lint, "log": server.log, "probes": probes, "schemathesis": run, "out": out, "journal": journal}
+    return {"log": server.log, "probes": probes, "schemathesis": run, "out": out, "journal": journal}
 
 
 @pytest.fixture(scope="module")
 def examined(tmp_path_factory) -> dict[str, dict]:
     reports = tmp_path_factory.mktemp("corpus")
+    linted = {name: lint(f"tests/specs/{name}") for name in CORPUS}
     with ThreadPoolExecutor(max_workers=3) as pool:
         futures = {name: pool.submit(_examine, name, reports) for name in CORPUS}
-        return {name: future.result() for name, future in futures.items()}
+        return {name: {"lint": linted[name], **future.result()} for name, future in futures.items()}
 
 
 def test_corpus_has_a_dozen_one_defect_specs_and_a_published_one():
@@ -246,11 +264,17 @@ def test_schemathesis_finds_no_failure(examined, name):
 @pytest.mark.parametrize("command", ["serve", "lint"])
 def test_unusable_document_is_refused_in_one_line(name, command):
     file = f"tests/specs/{name}"
-    result = mock_server(command, "--port", "0", "--spec", file) if command == "serve" else mock_server("lint", file)
+    result = mock_server(command, "--port", "0", "--spec", file) if command == "serve" else lint(file)
     assert result.returncode == 2, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and f"{file}: {REFUSED[name]}" in lines[0], result.stderr
+
+
+def test_the_lint_command_exits_1_on_a_broken_spec_and_prints_its_problems(examined):
+    name = "broken/misnamed-path-parameter.yaml"
+    result = mock_server("lint", f"tests/specs/{name}")
+    assert (result.returncode, result.stdout, result.stderr) == (1, examined[name]["lint"].stdout, "")
 
 
 def test_lint_of_the_merged_spec_is_clean_and_repair_leaves_it_unchanged():

@@ -3,6 +3,10 @@ repaired document needs no further repair."""
 
 from __future__ import annotations
 
+import copy
+import functools
+import random
+
 import pytest
 
 from mock_server import PROJECT_ROOT, merge, repair
@@ -214,7 +218,7 @@ def test_what_no_repair_foresees_is_not_served_and_said_so_in_one_line():
     out, problems = fixed(doc({"/a": {"get": {"operationId": "a", "parameters": [bad_param], "responses": ok()}},
                                "/b": {"get": {"operationId": "b", "responses": ok(content={"application/json": {
                                    "schema": {"$ref": "#/components/schemas/S"}}})}}},
-                              components={"schemas": {"S": {"type": "object", "minProperties": "two"}}}))
+                              components={"schemas": {"S": {"type": "object", "xml": "not a mapping"}}}))
     assert "get" not in out["paths"]["/a"] and out["paths"]["/b"]["get"]["operationId"] == "b"
     assert problems == [
         "/paths/~1a/get: still invalid after repair (not valid under any of the schemas listed in the 'oneOf' "
@@ -224,3 +228,44 @@ def test_what_no_repair_foresees_is_not_served_and_said_so_in_one_line():
         "/paths/~1b/get/responses/200/content/application~1json/schema: $ref '#/components/schemas/S' does not "
         "resolve; replaced with an unconstrained schema",
     ]
+
+
+def _mutants(count: int, seed: int = 8) -> list[dict]:
+    """Corpus documents with 1-4 random nodes replaced by junk or removed: what no test foresaw."""
+    rng = random.Random(seed)
+    docs = [merge.load_document(f) for f in CORPUS]
+    junk = [None, 1, -1, "x", "255", "true", [], {}, [1, "a"], {"$ref": 5}, {"$ref": "#/nope"}, True,
+            {"type": "wat"}, {"in": "body"}, {"type": None}]
+    out = []
+    for _ in range(count):
+        document = copy.deepcopy(rng.choice(docs))
+        for _ in range(rng.randint(1, 4)):
+            path = rng.choice(list(_paths(document))[1:])
+            parent = functools.reduce(lambda node, key: node[key], path[:-1], document)
+            if isinstance(parent, dict) and rng.random() < 0.4:
+                del parent[path[-1]]
+            else:
+                parent[path[-1]] = copy.deepcopy(rng.choice(junk))
+        out.append(document)
+    return out
+
+
+def _paths(node, path=()):
+    yield path
+    children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in children:
+        yield from _paths(value, (*path, key))
+
+
+def test_mangled_documents_are_repaired_into_valid_ones_or_refused_in_one_line():
+    refused = 0
+    for index, document in enumerate(_mutants(300)):
+        try:
+            out, problems = repair.repair(document, f"mutant-{index}.yaml")
+        except merge.MergeError as exc:
+            assert "could not repair" not in str(exc) and "\n" not in str(exc), str(exc)
+            refused += 1
+            continue
+        still = [str(p) for p in problems if "still invalid" in p.message]
+        merge.validate_document(out, f"mutant {index}: {still}")
+    assert refused < 100, "most mutants should still be OpenAPI 3 documents"
