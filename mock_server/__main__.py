@@ -1,4 +1,4 @@
-"""The ``mock-server`` command line: ``merge`` and ``serve``."""
+"""The ``mock-server`` command line: ``merge``, ``serve``, ``lint`` and ``bench``."""
 
 from __future__ import annotations
 
@@ -38,6 +38,30 @@ def _state_arg(value: str | None) -> str | Path | None:
     return value if "://" in value else Path(value)
 
 
+def _lint(args: argparse.Namespace) -> int:
+    from mock_server import spec
+    from mock_server.merge import MergeError
+
+    found: list[str] = []
+
+    def report(file: Path, problem: object) -> None:
+        found.append(f"{file}: {problem}")
+        print(found[-1], flush=True)
+
+    files = [Path(f) for f in args.spec]
+    try:
+        spec.load(files, report=report)
+    except MergeError as exc:
+        print(f"mock-server: refused: {exc}", file=sys.stderr)
+        return 2
+    names = ", ".join(map(str, files))
+    if found:
+        print(f"{names}: {len(found)} problem(s), each repaired as described; mock-server serve serves the rest")
+        return 1
+    print(f"{names}: no problems")
+    return 0
+
+
 def _bench(args: argparse.Namespace) -> int:
     if args.quick:
         from bench import loopback
@@ -58,8 +82,25 @@ def _positive(text: str) -> float:
     return value
 
 
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535)") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is outside 0-65535")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line (``mock-server serve: error: argument --port: ...``), exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mock-server", description=__doc__)
+    parser = _Parser(prog="mock-server", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     merge = sub.add_parser("merge", help="merge specs/fragments (+ specs/overlays) into specs/openapi.yaml")
@@ -73,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the stateful mock")
     serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default: %(default)s)")
-    serve.add_argument("--port", type=int, default=8000, help="port (default: %(default)s; 0 picks a free one)")
+    serve.add_argument("--port", type=_port, default=8000, help="port (default: %(default)s; 0 picks a free one)")
     serve.add_argument("--spec", action="append", metavar="FILE",
                        help="OpenAPI 3.0/3.1 document to serve; repeatable (default: specs/openapi.yaml)")
     serve.add_argument("--seed", type=int, default=DEFAULT_SEED,
@@ -95,6 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also load vendor profiles (*.py exporting `vendor`) from DIR; repeatable")
     serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(func=_serve)
+
+    lint = sub.add_parser("lint", help="report what forgiving loading repairs in a spec, without serving it")
+    lint.add_argument("spec", nargs="+", metavar="SPEC", help="OpenAPI 3.0/3.1 document(s), as given to serve --spec")
+    lint.set_defaults(func=_lint)
 
     bench = sub.add_parser("bench", help="the mock beside Prism, Connexion's mock and the stack's ceiling (wrk)")
     bench.add_argument("--duration", type=float, default=10, help="seconds per measured run (default: %(default)s)")

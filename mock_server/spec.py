@@ -6,14 +6,17 @@ keeps (or gets) an ``x-api`` name, which decides its vendor profile (auth, error
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mock_server import merge
+from mock_server import merge, repair
 from mock_server.fakes import Resolver
+
+log = logging.getLogger("mock_server.repair")
 
 SUCCESS_ORDER = (200, 201, 202, 204, 203, 206, 207, 208, 226, 205, 301, 302, 303, 307, 308)
 
@@ -31,10 +34,14 @@ class Operation:
     request_body: dict | None
 
     def documented(self, status: int) -> bool:
-        return str(status) in self.responses or f"{str(status)[0]}XX" in self.responses
+        """Documented by its code, its range (``2XX``) or the operation's ``default`` response."""
+        return self.response(status) is not None
 
     def response(self, status: int) -> dict | None:
-        return self.responses.get(str(status)) or self.responses.get(f"{str(status)[0]}XX")
+        for key in (str(status), f"{str(status)[0]}XX", "default"):
+            if key in self.responses:
+                return self.responses[key]
+        return None
 
     def success_status(self, prefer: Iterable[int] = SUCCESS_ORDER) -> int:
         for status in prefer:
@@ -69,13 +76,8 @@ def _compile(template: str) -> tuple[re.Pattern, int]:
     return re.compile(f"^{pattern}/?\\Z"), literals
 
 
-def template_params(path: str) -> list[str]:
-    return re.findall(r"\{([^}/]+)\}", path)
-
-
-def undeclared_path_param(name: str) -> dict:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"},
-            "description": "Not declared by the spec; served as a plain string."}
+template_params = repair.template_names
+undeclared_path_param = repair.undeclared_path_param
 
 
 def _group(name: str) -> str:
@@ -106,15 +108,11 @@ class SpecIndex:
         )
 
     def _operation(self, path: str, method: str, raw: dict, shared: list) -> Operation:
+        # The document is repaired (spec.read): each template variable is declared exactly once.
         params: dict[tuple[str, str], dict] = {}
         for p in [*shared, *(raw.get("parameters") or [])]:
             p = self.resolver.resolve(p)
             params[(p.get("in"), p.get("name"))] = p
-        in_template = template_params(path)
-        for key in [k for k in params if k[0] == "path" and k[1] not in in_template]:
-            del params[key]  # published specs misname some; the template is what clients send
-        for name in in_template:
-            params.setdefault(("path", name), undeclared_path_param(name))
         security = raw.get("security", self.doc.get("security", []))
         body = self.resolver.resolve(raw["requestBody"]) if "requestBody" in raw else None
         responses = {str(s): self.resolver.resolve(r) for s, r in (raw.get("responses") or {}).items()}
@@ -207,19 +205,42 @@ def _api_name(doc: dict, file: Path, known: dict[str, list[str]]) -> str:
     return re.sub(r"[^a-z0-9]+", "_", file.stem.lower()).strip("_") or "default"
 
 
-def load(files: list[Path], known_servers: dict[str, list[str]] | None = None) -> dict:
+Report = Callable[[Path, repair.Problem], None]
+
+
+def _log_problem(file: Path, problem: repair.Problem) -> None:
+    log.warning("%s: %s", file, problem)
+
+
+def read(file: Path, report: Report = _log_problem) -> dict:
+    """One spec file, parsed and repaired (mock_server/repair.py), each problem reported once.
+
+    Raise MergeError, naming the file and the reason, when it cannot be parsed or is not OpenAPI 3.x.
+    """
+    if file.suffix.lower() not in merge.FRAGMENT_SUFFIXES:
+        raise merge.MergeError(file, "", f"unknown extension {file.suffix or '(none)'!r}; "
+                               "a spec is .json, .yaml or .yml")
+    if not file.is_file():
+        raise merge.MergeError(file, "", "no such file" if not file.exists() else "not a file")
+    doc, problems = repair.repair(merge.load_document(file), file)
+    for problem in problems:
+        report(file, problem)
+    return doc
+
+
+def load(files: list[Path], known_servers: dict[str, list[str]] | None = None,
+         report: Report = _log_problem) -> dict:
     """Read the spec files to serve and return one document where every operation has ``x-api``.
 
-    A merged document (one with ``x-apis``) is used as is. Any other OpenAPI 3.0/3.1 document is
-    taken whole, its API named after a known vendor whose servers it shares, else its file name.
+    Every file is repaired first (``read``). A merged document (one with ``x-apis``) is used as is.
+    Any other OpenAPI 3.0/3.1 document is taken whole, its API named after a known vendor whose
+    servers it shares, else its file name.
     """
-    docs = [(file, merge.load_document(file)) for file in files]
-    if len(docs) == 1 and isinstance(docs[0][1], dict) and "x-apis" in docs[0][1]:
+    docs = [(file, read(file, report)) for file in files]
+    if len(docs) == 1 and "x-apis" in docs[0][1]:
         return docs[0][1]
     fragments = []
     for file, doc in docs:
-        if not isinstance(doc, dict) or not str(doc.get("openapi", "")).startswith("3."):
-            raise merge.MergeError(file, "/openapi", "not an OpenAPI 3 document")
         if "x-apis" in doc:
             fragments += _split_merged(file, doc)
         else:
