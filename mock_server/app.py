@@ -18,6 +18,7 @@ One request flows through these stages, in this order:
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
@@ -64,6 +65,7 @@ class RequestState:
     operation: Operation | None = None
     path_params: dict[str, Any] = field(default_factory=dict)
     credentials: list = field(default_factory=list)
+    wire_credentials: bool = False   # the wire found the credentials (Routed.credentials): no extraction
     caller: Caller = ANONYMOUS
     rejection: Rejection | None = None
     rejection_documented: bool = True
@@ -87,6 +89,7 @@ class MockApp:
         self.connexion = self._connexion_app()
         self.admin = admin.create_app(rt)
         self.wires = [v for v in rt.vendors.values() if v.wire is not None]
+        self.serials = itertools.count(1)
 
     def _connexion_app(self) -> AsyncApp:
         rt = self.rt
@@ -117,7 +120,7 @@ class MockApp:
         raw = RawRequest(method=scope["method"], path=path, query_string=scope.get("query_string", b""),
                          headers=tuple((k.decode("latin-1").lower(), v.decode("latin-1"))
                                        for k, v in scope.get("headers", [])),
-                         body=body, client=scope.get("client"))
+                         body=body, client=scope.get("client"), serial=next(self.serials))
         state = RequestState(raw=raw, body=body, too_large=too_large)
         try:
             routed = self._decode(raw, state)
@@ -140,6 +143,8 @@ class MockApp:
                 raise
             if routed is not None:
                 state.api, state.vendor = vendor.name, vendor
+                if routed.credentials is not None:
+                    state.credentials, state.wire_credentials = list(routed.credentials), True
                 return routed
         return Routed(raw.method, raw.path, raw.query_string)
 
@@ -439,10 +444,11 @@ class Identify:
         state = _state(scope)
         op = state.operation
         if op is not None:
-            request = Request(scope)
-            schemes = {name: self.rt.spec.security_scheme(name) for req in op.security for name in req}
-            state.credentials = auth.credentials(op.security, schemes, Headers(scope=scope),
-                                                 request.query_params, request.cookies)
+            if not state.wire_credentials:
+                request = Request(scope)
+                schemes = {name: self.rt.spec.security_scheme(name) for req in op.security for name in req}
+                state.credentials = auth.credentials(op.security, schemes, Headers(scope=scope),
+                                                     request.query_params, request.cookies)
             if state.vendor is not None:
                 state.caller = state.vendor.identify(
                     Identity(op, state.credentials, state.raw, self.rt.services(op.api)))

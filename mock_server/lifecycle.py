@@ -6,6 +6,9 @@ and the seeded failure point of each attempt). ``Lifecycle.at(history, t)`` repl
 against the table. Nothing is stored as "the current state" and nothing runs in the background, so
 any clock jump gives the exact state, and a history read back from any store gives the same answer.
 
+``Status.entered`` tells when each state was first reached (e.g. a begin time to show), so a vendor
+never adds durations to timestamps itself.
+
 Rules of the replay:
 * before ``start`` the entity is in ``before`` (or ``paused`` while a pause is open);
 * the run clock advances only while not paused; a step with ``waits=True`` pauses the run when it
@@ -20,7 +23,7 @@ Rules of the replay:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,6 +115,7 @@ class Status:
     since: float                # when the current state was entered (a resume re-enters it)
     finished_at: float | None   # when the final state was reached
     paused: bool = False
+    entered: Mapping[str, float] = field(default_factory=dict)   # state -> when the run first entered it
 
     @property
     def finished(self) -> bool:
@@ -133,6 +137,7 @@ class _Replay:
         self.since = self.created
         self.paused_at: float | None = None    # an open pause (user pause or a waiting step)
         self.held = False                      # the open pause is a waiting step's
+        self.entered: dict[str, float] = {}    # state -> first entered (shown e.g. as a begin time)
 
     # -- the steps of each phase ------------------------------------------------------------------
     def _steps(self) -> Sequence[Step]:
@@ -145,12 +150,14 @@ class _Replay:
             self.main_step = index
         if phase == "retry":
             self.remaining = self.t.retry.seconds
+            self.entered.setdefault(self.t.retry.state, at)
             return
         steps = self._steps()
         if index >= len(steps):
             self._after(phase, at)
             return
         step = steps[index]
+        self.entered.setdefault(step.state, at)
         self.remaining = float(step.seconds)
         if step.waits and phase == "run" and self.paused_at is None:
             self.paused_at, self.held = at, True
@@ -253,19 +260,20 @@ class _Replay:
         if self.phase == "end":
             state = {DONE: t.done, FAILED: t.failed, CANCELLED: t.cancelled}[self.outcome] or t.done
             return Status(state, "end", None, self.main_step, self.attempt, self.outcome, self.finished,
-                          self.finished)
+                          self.finished, entered={**self.entered, state: self.entered.get(state, self.finished)})
         if self.paused_at is not None and self.phase in ("before", "run", "retry"):
             state = t.paused or (self._steps()[self.index].state if self.phase == "run" else t.before or "")
             return Status(state, self.phase, None if self.phase == "before" else self.index, self.main_step,
-                          self.attempt, self.outcome, self.paused_at, None, paused=True)
+                          self.attempt, self.outcome, self.paused_at, None, paused=True, entered=dict(self.entered))
         if self.phase == "before":
             state = t.before or t.steps[0].state
-            return Status(state, "before", None, 0, 1, None, self.created, None)
+            return Status(state, "before", None, 0, 1, None, self.created, None, entered={state: self.created})
         if self.phase == "retry":
-            return Status(t.retry.state, "retry", 0, self.main_step, self.attempt, None, self.since, None)
+            return Status(t.retry.state, "retry", 0, self.main_step, self.attempt, None, self.since, None,
+                          entered=dict(self.entered))
         step = self._steps()[self.index]
         return Status(step.state, self.phase, self.index, self.main_step, self.attempt, self.outcome,
-                      self.since, None)
+                      self.since, None, entered=dict(self.entered))
 
 
 def history(start: float, created: float | None = None, events: Iterable[tuple[str, float]] = (),
