@@ -10,7 +10,7 @@ import hashlib
 import uuid
 from urllib.parse import quote
 
-from mock_server.apis.polardb import HOST, PRODUCT
+from mock_server.apis.polardb.product import HOST, PRODUCT
 
 MEDIA_TYPE = "application/json;charset=utf-8"
 
@@ -28,6 +28,9 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "InvalidTimeStamp.Format": (400, "Specified time stamp or date value is not well formatted."),
     "SignatureNonceUsed": (400, "Specified signature nonce was used already."),
     "InvalidBatchId.NotFound": (404, "The specified BatchId does not exist."),  # ours
+    "InvalidTaskId.NotFound": (404, "The specified TaskId does not exist."),  # ours
+    # PolarDB's client error codes page: 404 "instance not found"; the wording is ours.
+    "Forbidden.InstanceNotFound": (404, "The specified instance is not found."),
     "InternalError": (500, "The request processing has failed due to some unknown error."),
     "ServiceUnavailable": (503, "The request has failed due to a temporary failure of the server."),
 }
