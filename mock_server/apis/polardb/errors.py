@@ -97,6 +97,13 @@ def invalid_parameter(name: str, value: str) -> AcsError:
                     parameter=name)
 
 
+def unsupported_parameter(name: str) -> AcsError:
+    """A parameter the action does not take (PolarDB's documented UnsupportedParameter; wording ours)."""
+    shown = name if len(name) <= 100 else name[:100] + "..."
+    return AcsError(400, "UnsupportedParameter", f'The parameter "{shown}" is not supported by this action.',
+                    parameter=name)
+
+
 def recommend(code: str, request_id: str) -> str:
     """The diagnosis link, in the form current gateways send (q, product, requestId)."""
     return (f"https://api.aliyun.com/troubleshoot?q={quote(code, safe='.')}&product={PRODUCT}"

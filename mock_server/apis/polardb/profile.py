@@ -25,6 +25,7 @@ from mock_server.apis.polardb.errors import (
     invalid_parameter,
     missing_parameter,
     request_id,
+    unsupported_parameter,
 )
 from mock_server.apis.polardb.product import HOST
 from mock_server.auth import Credential
@@ -206,8 +207,16 @@ def seed(services: Services, fixtures: dict) -> None:
                                      "skills": dict(fixtures.get("skills") or {})})
 
 
+def only_documented_parameters(ctx: Context) -> None:
+    """PolarDB answers UnsupportedParameter for a parameter the action does not document."""
+    declared = {p["name"] for p in ctx.op.parameters if p.get("in") == "query"}
+    unknown = sorted(name for name in ctx.query if name not in declared and name not in wire.PROTOCOL_PARAMS)
+    if unknown:
+        raise rejection(unsupported_parameter(unknown[0]))
+
+
 vendor = Vendor("polardb", servers=["https://polardb.aliyuncs.com"], wire=RpcWire(), identify=identify,
-                errors=error_body, envelope=envelope, seed=seed,
+                errors=error_body, envelope=envelope, seed=seed, access={"*": [only_documented_parameters]},
                 lifecycles={"batch": batches.batch_lifecycle, "subtask": batches.subtask_lifecycle,
                             "polarclawTask": polarclaw.task_lifecycle})
 
