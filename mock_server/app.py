@@ -4,7 +4,8 @@ One request flows through these stages, in this order:
 
   MockApp     admin API aside; read the raw request once (any framing: Content-Length or chunked)
   1 wire      the vendor's wire format -> (path, method, query, body) of the spec, as a child scope;
-              the raw request is kept untouched for later stages (signatures)
+              the raw request is kept untouched for later stages (signatures); a wire may hand
+              over credentials the spec's security cannot locate (identify then decides alone)
   ErrorLayer  any rejection below -> a documented status + the API's error body (errors.py)
   RouteGuard  404 unknown path, 405 + Allow, typed path parameters, body limits and media types
   Routing     Connexion (its router and the spec)

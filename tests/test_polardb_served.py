@@ -19,7 +19,7 @@ from alibabacloud_tea_openapi import models as open_api_models
 from alibabacloud_tea_openapi.exceptions import ClientException
 from Tea.exceptions import TeaException
 
-from mock_server.apis.polardb import wire
+from mock_server.apis.polardb import signature, wire
 from tests.polardb_capture import PROXY_VARIABLES
 
 KEY, SECRET = "testAccessKeyId", "testAccessKeySecret"
@@ -277,8 +277,27 @@ def test_unknown_action_version_and_the_flat_array_and_boolean_forms(mock):
     assert send(mock, install).json()["Ok"] is True
     unknown = signed(mock, "DescribeBatchTasks", {"Colour": "blue"})
     assert answer(send(mock, unknown)) == (400, "UnsupportedParameter")
+    for params in ({"Status": "RUNNING"}, {"Status": '["RUNNING", "FAILED"]'}, {"PageNumber": "one"}):
+        assert answer(send(mock, signed(mock, "DescribeBatchTasks", params))) == (400, "InvalidParameter"), params
+    not_json = signed(mock, "CreateBatchTask", {"RegionId": "cn-hangzhou", "TaskName": "x",
+                                                "TaskType": "polarclaw_install_skills", "InstanceIds": "pa-x,pa-y"})
+    response = send(mock, not_json)
+    assert answer(response) == (400, "InvalidParameter") and '"InstanceIds"' in response.json()["Message"]
     journal = mock.client().get("/__admin/requests").json()
     assert journal and not [e for e in journal if e["response"].startswith("invalid")]
+
+
+def test_a_virtual_path_is_served_only_with_a_signature_over_exactly_that_request(mock):
+    http = mock.client()
+    assert answer(http.post("/rpc/polardb/DescribeBatchTasks")) == (400, "IncompleteSignature")
+    now = mock.client().get("/__admin/clock").json()["now"]
+    headers = {"host": mock.url.removeprefix("http://"), "x-acs-date": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                                                     time.gmtime(now)),
+               "x-acs-signature-nonce": secrets.token_hex(16), "x-acs-content-sha256": wire.EMPTY_SHA256}
+    headers["Authorization"] = signature.sign_acs3("POST", "/rpc/polardb/DescribeBatchTasks", [("PageSize", "1")],
+                                                   headers, KEY, SECRET)
+    page = http.post("/rpc/polardb/DescribeBatchTasks?PageSize=1", headers=headers)
+    assert page.status_code == 200 and page.json()["TotalCount"] == 4, page.text
 
 
 # -- the v1 signature, by hand ------------------------------------------------------------------------

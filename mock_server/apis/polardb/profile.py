@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from mock_server.apis.polardb import batches, polarclaw, signature, wire
 from mock_server.apis.polardb._codec import FORM, parse_query
 from mock_server.apis.polardb.errors import (
+    CATALOGUE,
     MEDIA_TYPE,
     AcsError,
     code_for,
@@ -164,10 +165,7 @@ def _gateway_error(case: ErrorCase) -> AcsError:
     if name and found.code == "invalid_query":
         return invalid_parameter(name, _sent_params(case.raw).get(name, "") if case.raw else "")
     code = code_for(found.kind, case.status)
-    return AcsError.of(code) if code in _CATALOGUED else AcsError(case.status, code, found.message)
-
-
-_CATALOGUED = {"InvalidApi.NotFound", "UnsupportedHTTPMethod", "InternalError", "ServiceUnavailable"}
+    return AcsError.of(code) if code in CATALOGUE else AcsError(case.status, code, found.message)
 
 
 def error_body(case: ErrorCase) -> tuple[dict, str]:
