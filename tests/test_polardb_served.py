@@ -277,6 +277,7 @@ def test_unknown_action_version_and_the_flat_array_and_boolean_forms(mock):
     assert send(mock, install).json()["Ok"] is True
     unknown = signed(mock, "DescribeBatchTasks", {"Colour": "blue"})
     assert answer(send(mock, unknown)) == (400, "UnsupportedParameter")
+    assert answer(send(mock, signed(mock, "DescribeBatchTasks", {"RegionId": "cn-hangzhou"}))) == (200, None)
     for params in ({"Status": "RUNNING"}, {"Status": '["RUNNING", "FAILED"]'}, {"PageNumber": "one"}):
         assert answer(send(mock, signed(mock, "DescribeBatchTasks", params))) == (400, "InvalidParameter"), params
     not_json = signed(mock, "CreateBatchTask", {"RegionId": "cn-hangzhou", "TaskName": "x",

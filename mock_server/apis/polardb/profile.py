@@ -205,9 +205,12 @@ def seed(services: Services, fixtures: dict) -> None:
                                      "skills": dict(fixtures.get("skills") or {})})
 
 
+COMMON_PARAMS = frozenset({"RegionId"})   # a common parameter of every RPC action, documented or not
+
+
 def only_documented_parameters(ctx: Context) -> None:
     """PolarDB answers UnsupportedParameter for a parameter the action does not document."""
-    declared = {p["name"] for p in ctx.op.parameters if p.get("in") == "query"}
+    declared = {p["name"] for p in ctx.op.parameters if p.get("in") == "query"} | COMMON_PARAMS
     unknown = sorted(name for name in ctx.query if name not in declared and name not in wire.PROTOCOL_PARAMS)
     if unknown:
         raise rejection(unsupported_parameter(unknown[0]))
