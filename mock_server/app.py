@@ -4,7 +4,8 @@ One request flows through these stages, in this order:
 
   MockApp     admin API aside; read the raw request once (any framing: Content-Length or chunked)
   1 wire      the vendor's wire format -> (path, method, query, body) of the spec, as a child scope;
-              the raw request is kept untouched for later stages (signatures)
+              the raw request is kept untouched for later stages (signatures); a wire may hand
+              over credentials the spec's security cannot locate (identify then decides alone)
   ErrorLayer  any rejection below -> a documented status + the API's error body (errors.py)
   RouteGuard  404 unknown path, 405 + Allow, typed path parameters, body limits and media types
   Routing     Connexion (its router and the spec)
@@ -18,6 +19,7 @@ One request flows through these stages, in this order:
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
@@ -64,6 +66,7 @@ class RequestState:
     operation: Operation | None = None
     path_params: dict[str, Any] = field(default_factory=dict)
     credentials: list = field(default_factory=list)
+    wire_credentials: bool = False   # the wire found the credentials (Routed.credentials): no extraction
     caller: Caller = ANONYMOUS
     rejection: Rejection | None = None
     rejection_documented: bool = True
@@ -90,6 +93,7 @@ class MockApp:
         self.connexion = self._connexion_app()
         self.admin = admin.create_app(rt)
         self.wires = [v for v in rt.vendors.values() if v.wire is not None]
+        self.serials = itertools.count(1)
 
     def _connexion_app(self) -> AsyncApp:
         rt = self.rt
@@ -122,7 +126,7 @@ class MockApp:
         raw = RawRequest(method=scope["method"], path=path, query_string=scope.get("query_string", b""),
                          headers=tuple((k.decode("latin-1").lower(), v.decode("latin-1"))
                                        for k, v in scope.get("headers", [])),
-                         body=body, client=scope.get("client"))
+                         body=body, client=scope.get("client"), serial=next(self.serials))
         state = RequestState(raw=raw, body=body, too_large=too_large)
         try:
             routed = self._decode(raw, state)
@@ -145,6 +149,8 @@ class MockApp:
                 raise
             if routed is not None:
                 state.api, state.vendor = vendor.name, vendor
+                if routed.credentials is not None:
+                    state.credentials, state.wire_credentials = list(routed.credentials), True
                 return routed
         return Routed(raw.method, raw.path, raw.query_string)
 
@@ -458,10 +464,11 @@ class Identify:
         state = _state(scope)
         op = state.operation
         if op is not None:
-            request = Request(scope)
-            schemes = {name: self.rt.spec.security_scheme(name) for req in op.security for name in req}
-            state.credentials = auth.credentials(op.security, schemes, Headers(scope=scope),
-                                                 request.query_params, request.cookies)
+            if not state.wire_credentials:
+                request = Request(scope)
+                schemes = {name: self.rt.spec.security_scheme(name) for req in op.security for name in req}
+                state.credentials = auth.credentials(op.security, schemes, Headers(scope=scope),
+                                                     request.query_params, request.cookies)
             if state.vendor is not None:
                 state.caller = state.vendor.identify(
                     Identity(op, state.credentials, state.raw, self.rt.services(op.api)))

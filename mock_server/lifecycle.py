@@ -6,6 +6,9 @@ and the seeded failure point of each attempt). ``Lifecycle.at(history, t)`` repl
 against the table. Nothing is stored as "the current state" and nothing runs in the background, so
 any clock jump gives the exact state, and a history read back from any store gives the same answer.
 
+``Status.entered`` tells when each state was first reached (e.g. a begin time to show), so a vendor
+never adds durations to timestamps itself.
+
 Rules of the replay:
 * before ``start`` the entity is in ``before`` (or ``paused`` while a pause is open);
 * the run clock advances only while not paused; a step with ``waits=True`` pauses the run when it
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any
@@ -76,18 +79,25 @@ class Lifecycle:
 
     def _undisturbed(self, history: History, now: float) -> Status:
         """The same answer as the replay for a run nothing happened to, by arithmetic alone."""
-        starts, elapsed = self._starts, now - history.start
+        starts, elapsed, begin = self._starts, now - history.start, history.start
+        entered: dict[str, float] = {}
         if elapsed < starts[-1]:
             index = bisect_right(starts, elapsed) - 1   # a zero-length step is over where it begins
-            return Status(self.steps[index].state, "run", index, index, 1, None, history.start + starts[index], None,
-                          until=history.start + starts[index + 1])
-        at = history.start + starts[-1]
+            for i in range(index + 1):
+                entered.setdefault(self.steps[i].state, begin + starts[i])
+            return Status(self.steps[index].state, "run", index, index, 1, None, begin + starts[index], None,
+                          entered=entered, until=begin + starts[index + 1])
+        for i, step in enumerate(self.steps):
+            entered.setdefault(step.state, begin + starts[i])
+        at = begin + starts[-1]
         for index, step in enumerate(self.done_path):
+            entered.setdefault(step.state, at)
             if now < at + step.seconds:
                 return Status(step.state, "done", index, len(self.steps) - 1, 1, DONE, at, None,
-                              until=at + step.seconds)
+                              entered=entered, until=at + step.seconds)
             at += step.seconds
-        return Status(self.done, "end", None, len(self.steps) - 1, 1, DONE, at, at)
+        entered.setdefault(self.done, at)
+        return Status(self.done, "end", None, len(self.steps) - 1, 1, DONE, at, at, entered=entered)
 
     def states(self) -> list[str]:
         """Every state this table can report, in table order (for docs and schema checks)."""
@@ -135,6 +145,7 @@ class Status:
     finished_at: float | None   # when the final state was reached
     paused: bool = False
     until: float = math.inf     # when this status next changes by itself (inf: only an event changes it)
+    entered: Mapping[str, float] = field(default_factory=dict)   # state -> when the run first entered it
 
     @property
     def finished(self) -> bool:
@@ -156,6 +167,7 @@ class _Replay:
         self.since = self.created
         self.paused_at: float | None = None    # an open pause (user pause or a waiting step)
         self.held = False                      # the open pause is a waiting step's
+        self.entered: dict[str, float] = {}    # state -> first entered (shown e.g. as a begin time)
 
     # -- the steps of each phase ------------------------------------------------------------------
     def _steps(self) -> Sequence[Step]:
@@ -168,12 +180,14 @@ class _Replay:
             self.main_step = index
         if phase == "retry":
             self.remaining = self.t.retry.seconds
+            self.entered.setdefault(self.t.retry.state, at)
             return
         steps = self._steps()
         if index >= len(steps):
             self._after(phase, at)
             return
         step = steps[index]
+        self.entered.setdefault(step.state, at)
         self.remaining = float(step.seconds)
         if step.waits and phase == "run" and self.paused_at is None:
             self.paused_at, self.held = at, True
@@ -276,21 +290,22 @@ class _Replay:
         if self.phase == "end":
             state = {DONE: t.done, FAILED: t.failed, CANCELLED: t.cancelled}[self.outcome] or t.done
             return Status(state, "end", None, self.main_step, self.attempt, self.outcome, self.finished,
-                          self.finished)
+                          self.finished, entered={**self.entered, state: self.entered.get(state, self.finished)})
         if self.paused_at is not None and self.phase in ("before", "run", "retry"):
             state = t.paused or (self._steps()[self.index].state if self.phase == "run" else t.before or "")
             return Status(state, self.phase, None if self.phase == "before" else self.index, self.main_step,
-                          self.attempt, self.outcome, self.paused_at, None, paused=True)
+                          self.attempt, self.outcome, self.paused_at, None, paused=True, entered=dict(self.entered))
         if self.phase == "before":
             state = t.before or t.steps[0].state
-            return Status(state, "before", None, 0, 1, None, self.created, None, until=self.h.start)
+            return Status(state, "before", None, 0, 1, None, self.created, None, entered={state: self.created},
+                          until=self.h.start)
         until = self.clock + self.remaining
         if self.phase == "retry":
             return Status(t.retry.state, "retry", 0, self.main_step, self.attempt, None, self.since, None,
-                          until=until)
+                          entered=dict(self.entered), until=until)
         step = self._steps()[self.index]
         return Status(step.state, self.phase, self.index, self.main_step, self.attempt, self.outcome,
-                      self.since, None, until=until)
+                      self.since, None, entered=dict(self.entered), until=until)
 
 
 def history(start: float, created: float | None = None, events: Iterable[tuple[str, float]] = (),

@@ -56,6 +56,7 @@ class RawRequest:
     headers: tuple[tuple[str, str], ...] = ()   # names lower-cased, in the order received
     body: bytes = b""
     client: tuple[str, int] | None = None
+    serial: int = 0   # this request's number since the server started (1, 2, ...), e.g. for request ids
 
     def header(self, name: str, default: str | None = None) -> str | None:
         name = name.lower()
@@ -75,6 +76,10 @@ class Routed:
     query_string: bytes = b""
     headers: tuple[tuple[str, str], ...] | None = None   # None: the raw request's
     body: bytes | None = None                            # None: the raw request's
+    # Credentials the wire format carries where no security scheme of the spec can point (e.g. a
+    # signature in the query). None: found from the operation's security, as for any request; a list
+    # (even empty): these, and ``identify`` decides, so the vendor answers a missing signature itself.
+    credentials: tuple[Credential, ...] | None = None
 
 
 @dataclass(frozen=True)

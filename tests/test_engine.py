@@ -704,6 +704,48 @@ def test_without_strict_a_spec_violating_response_passes_but_is_journaled_invali
         assert entry["response"].startswith("invalid"), entry
 
 
+# -- a wire that carries its own credentials ------------------------------------------------------
+def query_signed_pets() -> Vendor:
+    """A wire where the key travels as ?sig= (no security scheme of the spec points there): it hands
+    the credential to identify, which answers a missing one itself."""
+    from mock_server.auth import Credential
+    from mock_server.errors import Rejection
+    from mock_server.vendor import Caller, Routed
+
+    class QueryKeyWire:
+        def decode(self, raw):
+            query = dict(raw.query)
+            found = (Credential("sig", "other", query["sig"]),) if query.get("sig") else ()
+            rest = "&".join(f"{k}={v}" for k, v in raw.query if k != "sig").encode()
+            return Routed(raw.method, raw.path, rest, credentials=found)
+
+        def encode(self, reply, raw):
+            return reply
+
+    def identify(identity):
+        if not identity.credentials:
+            raise Rejection("invalid", "sig is mandatory", status=400)
+        return Caller(identity.credentials[0].value)
+
+    vendor = Vendor("pets", wire=QueryKeyWire(), identify=identify)
+
+    @vendor.operation("getPet")
+    def who(ctx) -> Reply:
+        return Reply(200, {"id": ctx.raw.serial, "name": ctx.caller.account})
+
+    return vendor
+
+
+def test_a_wire_hands_over_credentials_the_specs_security_cannot_locate(pets_files):
+    app = create_app(pets_config(pets_files), vendors=[query_signed_pets()])
+    with running(app) as url, httpx.Client(base_url=url) as client:
+        first = client.get("/pets/1", params={"sig": "alice"})
+        assert (first.status_code, first.json()["name"]) == (200, "alice"), first.text
+        assert client.get("/pets/1").status_code == 400, "no credential: the vendor's own answer"
+        second = client.get("/pets/1", params={"sig": "bob"})
+        assert second.json()["id"] == first.json()["id"] + 2, "RawRequest.serial counts every request"
+
+
 # -- hostile input --------------------------------------------------------------------------------
 JSON = {"content-type": "application/json"}
 BAD_INPUT = {

@@ -40,6 +40,16 @@ def test_one_clock_jump_across_every_state_gives_the_final_state_and_when_it_was
     assert status.finished
 
 
+def test_entered_remembers_when_each_state_was_first_reached_even_after_the_end():
+    at = run(failures=[1])
+    assert at(99).entered == {"pending": 50}
+    assert at(115).entered == {"a": 100, "b": 110}
+    finished = at(10_000)
+    assert finished.state == "failed" and finished.entered == {"a": 100, "b": 110, "failed": 130}
+    paused = run(events=[(PAUSE, 105)])(200)
+    assert paused.paused and paused.entered == {"a": 100}
+
+
 def test_pause_before_the_start_holds_the_run_until_resumed():
     at = run(events=[(PAUSE, 80), (RESUME, 130)])
     assert at(90).state == "paused" and at(90).since == 80

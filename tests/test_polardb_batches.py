@@ -10,6 +10,7 @@ import yaml
 from mock_server import PROJECT_ROOT
 from mock_server.apis.polardb import batches
 from mock_server.apis.polardb.errors import AcsError
+from mock_server.lifecycle import Lifecycle
 
 FIXTURES = yaml.safe_load((PROJECT_ROOT / "fixtures" / "polardb.yaml").read_text())
 T0 = 1767225600.0   # 2026-01-01T00:00:00Z
@@ -160,14 +161,13 @@ def test_counts_stay_consistent_at_every_second():
     assert batches.detail(record, T0 + 20)["Status"] == "FAILED"
 
 
-def test_the_lifecycle_arithmetic_is_one_function_over_plain_tables():
-    life = batches.Lifecycle((batches.Step("A", 2), batches.Step("B", 3)), done="DONE", failed="BROKEN",
-                             before="SCHEDULED")
-    history = batches.History(created=0, start=10)
-    assert [batches.at(life, history, t).state for t in (0, 10, 12, 14.9, 15)] == [
-        "SCHEDULED", "A", "B", "B", "DONE"]
-    failed = batches.at(life, batches.History(created=0, start=10, fail_at=0), 13)
-    assert (failed.state, failed.outcome, failed.finished_at) == ("BROKEN", "failed", 12)
+def test_the_states_come_from_the_engines_lifecycle_tables():
+    record = batch()
+    table = batches.subtask_lifecycle(2, 8)
+    assert isinstance(table, Lifecycle) and table.states() == ["WAITING", "RUNNING", "COMPLETED", "FAILED"]
+    assert batches.batch_lifecycle(2, 9).states() == ["DISPATCHING", "RUNNING", "COMPLETED", "FAILED"]
+    status = batches.subtask_status(record, record["subTasks"][1], T0 + 4)
+    assert (status.state, status.entered["RUNNING"]) == ("RUNNING", T0 + 3)
 
 
 # -- listing --------------------------------------------------------------------------------------

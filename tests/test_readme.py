@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 from mock_server import PROJECT_ROOT
@@ -93,3 +95,22 @@ def test_the_i3d_walkthrough_works_as_typed_on_a_fresh_make_serve(serve):
     assert cancelled[0]["resultCode"] == 125
     assert batch[0]["numTasksCancelled"] == 1
     assert other["errorCode"] == 10001, "another account's task is i3D's not-found"
+
+
+# -- the PolarDB SDK snippet ----------------------------------------------------------------------
+def test_the_polardb_sdk_snippet_runs_as_written_on_a_fresh_make_serve(serve, tmp_path):
+    server = serve()   # what `make serve` runs: a running clock, the embedded fixtures
+    (block,) = blocks(section("## Alibaba Cloud PolarDB"), "python")
+    assert '"127.0.0.1:8000"' in block
+    script = tmp_path / "try_polardb.py"
+    script.write_text(block.replace("127.0.0.1:8000", server.url.removeprefix("http://")))
+    # A proxy in the environment, as on many machines: the snippet has to clear it itself.
+    env = {**os.environ, "HTTP_PROXY": "http://127.0.0.1:9", "http_proxy": "http://127.0.0.1:9",
+           "HTTPS_PROXY": "http://127.0.0.1:9"}
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    printed = result.stdout.splitlines()
+    expected = [line.split("# ")[-1].strip() for line in block.splitlines() if "print(" in line]
+    assert len(printed) == len(expected) == 4, printed
+    assert re.fullmatch(r"pcb-[a-z0-9]{20}", printed[0]), printed
+    assert printed[1:] == expected[1:], printed

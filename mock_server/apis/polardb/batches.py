@@ -1,8 +1,9 @@
 """PolarDB batch tasks: parameter validation, the lifecycle as data, state at virtual time t, listing.
 
-Pure: a batch is a plain JSON record holding its plan (creation time, one sub-task per target
-instance with its start, duration and whether it fails); every state, count and time shown is
-computed from that plan and "now". Nothing is stored twice and nothing sleeps. Validation answers
+Pure: a batch is a plain JSON record holding its plan (creation time, and per target instance how
+long its sub-task waits and runs and whether it fails); two lifecycle tables (``mock_server.lifecycle``)
+turn that plan and "now" into every state, count and time shown. Nothing is stored twice and
+nothing sleeps. Validation answers
 in the gateway's terms (``AcsError``). Decisions: specs/notes/polardb.md.
 """
 
@@ -17,8 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from mock_server.apis.polardb import wire
-from mock_server.apis.polardb.errors import CATALOGUE, AcsError, invalid_parameter, missing_parameter
+from mock_server.apis.polardb.errors import AcsError, invalid_parameter, missing_parameter
 from mock_server.fakes import seed_for
+from mock_server.lifecycle import History, Lifecycle, Status, Step
 
 INSTALL, UNINSTALL = "polarclaw_install_skills", "polarclaw_uninstall_skills"
 TASK_TYPES = (INSTALL, UNINSTALL)
@@ -51,75 +53,34 @@ _QUERY_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2})(:\d{2})?Z$")
 
 
 # -- the lifecycle, as data -----------------------------------------------------------------------
-# Shapes follow the engine's lifecycle seam (Step, Lifecycle, History, Status): ``at`` below is the
-# only arithmetic and can be swapped for ``mock_server.lifecycle`` once it lands.
-@dataclass(frozen=True)
-class Step:
-    name: str
-    seconds: float
-
-
-@dataclass(frozen=True)
-class Lifecycle:
-    steps: tuple[Step, ...]
-    done: str
-    failed: str
-    before: str | None = None   # the state before the start time
-
-
-@dataclass(frozen=True)
-class History:
-    created: float
-    start: float
-    fail_at: int | None = None  # index of the step whose end is a failure
-
-
-@dataclass(frozen=True)
-class Status:
-    state: str
-    step: int | None
-    outcome: str | None         # None (under way), "done" or "failed"
-    since: float
-    finished_at: float | None
-
-
-def at(lifecycle: Lifecycle, history: History, now: float) -> Status:
-    """The state of ``history`` under ``lifecycle`` at virtual time ``now``."""
-    if now < history.start:
-        return Status(lifecycle.before or lifecycle.steps[0].name, None, None, history.created, None)
-    begin = history.start
-    for index, step in enumerate(lifecycle.steps):
-        end = begin + step.seconds
-        if now < end:
-            return Status(step.name, index, None, begin, None)
-        if history.fail_at == index:
-            return Status(lifecycle.failed, index, "failed", end, end)
-        begin = end
-    return Status(lifecycle.done, len(lifecycle.steps) - 1, "done", begin, begin)
+# A batch record holds durations only (its plan); ``mock_server.lifecycle`` replays them against
+# the virtual clock. Every state, count and time shown comes from these two tables.
+def subtask_lifecycle(wait_seconds: float, run_seconds: float) -> Lifecycle:
+    """WAITING (until the dispatcher reaches it) -> RUNNING -> COMPLETED | FAILED."""
+    return Lifecycle(steps=(Step("WAITING", wait_seconds), Step("RUNNING", run_seconds)),
+                     done="COMPLETED", failed="FAILED")
 
 
 def batch_lifecycle(dispatch_seconds: float, run_seconds: float) -> Lifecycle:
     """DISPATCHING -> RUNNING -> COMPLETED, or FAILED when any sub-task failed (Terraform's error state)."""
-    return Lifecycle((Step("DISPATCHING", dispatch_seconds), Step("RUNNING", run_seconds)),
+    return Lifecycle(steps=(Step("DISPATCHING", dispatch_seconds), Step("RUNNING", run_seconds)),
                      done="COMPLETED", failed="FAILED")
 
 
-def subtask_lifecycle(run_seconds: float) -> Lifecycle:
-    """WAITING until its start -> RUNNING -> COMPLETED | FAILED."""
-    return Lifecycle((Step("RUNNING", run_seconds),), done="COMPLETED", failed="FAILED", before="WAITING")
+RUNNING_STEP = 1   # the step whose end is a failure, in both tables
 
 
 def subtask_status(batch: dict, sub: dict, now: float) -> Status:
-    history = History(batch["createdAt"], sub["startAt"], 0 if sub["fails"] else None)
-    return at(subtask_lifecycle(sub["seconds"]), history, now)
+    history = History(start=batch["createdAt"], failures=[RUNNING_STEP] if sub["fails"] else [])
+    return subtask_lifecycle(sub["waitSeconds"], sub["runSeconds"]).at(history, now)
 
 
 def batch_status(batch: dict, now: float) -> Status:
-    dispatched = batch["createdAt"] + batch["dispatchSeconds"]
-    last_end = max(sub["startAt"] + sub["seconds"] for sub in batch["subTasks"])
+    """The batch runs until its last sub-task ends, and fails when any of them fails."""
+    span = max(sub["waitSeconds"] + sub["runSeconds"] for sub in batch["subTasks"])
     failing = any(sub["fails"] for sub in batch["subTasks"])
-    return at(batch_lifecycle(batch["dispatchSeconds"], max(0.0, last_end - dispatched)),
-              History(batch["createdAt"], batch["createdAt"], 1 if failing else None), now)
+    history = History(start=batch["createdAt"], failures=[RUNNING_STEP] if failing else [])
+    return batch_lifecycle(batch["dispatchSeconds"], max(0.0, span - batch["dispatchSeconds"])).at(history, now)
 
 
 # -- validation -----------------------------------------------------------------------------------
@@ -236,8 +197,9 @@ def validate_detail(params: Mapping[str, str]) -> str:
 
 def not_found(batch_id: str) -> AcsError:
     """An unknown BatchId, or another account's (ours: the vendor publishes no code)."""
-    status, message = CATALOGUE["InvalidBatchId.NotFound"]
-    return AcsError(status, "InvalidBatchId.NotFound", message, parameter="BatchId")
+    error = AcsError.of("InvalidBatchId.NotFound")
+    error.parameter = "BatchId"
+    return error
 
 
 # -- creating a batch -----------------------------------------------------------------------------
@@ -270,7 +232,6 @@ def create_batch(request: CreateRequest, *, batch_id: str, first_task_id: int, a
                  failing: Collection[str] | None = None) -> dict:
     """The record of a new batch: one sub-task per instance, its whole plan fixed now. A sub-task fails
     when the account does not own its instance, else when ``failing`` names it, else by the seeded share."""
-    dispatched = now + pace["dispatchSeconds"]
     subtasks = []
     for index, instance in enumerate(request.instance_ids):
         draw = seed_for(seed, batch_id, instance)
@@ -281,7 +242,9 @@ def create_batch(request: CreateRequest, *, batch_id: str, first_task_id: int, a
             skill = request.skills[draw % len(request.skills)] if request.skills else "(none)"
             seconds, message = pace["runSeconds"][request.task_type], FAILURES[request.task_type].format(skill=skill)
         subtasks.append({"TaskId": str(first_task_id + index), "InstanceId": instance,
-                         "startAt": dispatched + index * pace["staggerSeconds"], "seconds": seconds,
+                         # the dispatcher reaches sub-task i after dispatching, i staggers later
+                         "waitSeconds": pace["dispatchSeconds"] + index * pace["staggerSeconds"],
+                         "runSeconds": seconds,
                          "fails": fails, "errorMsg": message if fails else ""})
     return {"BatchId": batch_id, "TaskName": request.task_name, "TaskType": request.task_type,
             "ApplicationType": request.application_type, "RegionId": request.region_id, "Param": request.param,
@@ -304,7 +267,8 @@ def summary(batch: dict, now: float) -> dict:
     total, done = _counts(batch, now)
     return {"BatchId": batch["BatchId"], "TaskName": batch["TaskName"], "TaskType": batch["TaskType"],
             "Status": status.state, "TotalCount": total, "SuccessCount": done,
-            "TaskBegin": _time(batch["createdAt"], LIST_TIME), "TaskEnd": _time(status.finished_at, LIST_TIME)}
+            "TaskBegin": _time(status.entered["DISPATCHING"], LIST_TIME),
+            "TaskEnd": _time(status.finished_at, LIST_TIME)}
 
 
 def detail(batch: dict, now: float) -> dict:
@@ -316,12 +280,12 @@ def detail(batch: dict, now: float) -> dict:
         sub_status = subtask_status(batch, sub, now)
         subtasks.append({
             "TaskId": sub["TaskId"], "InstanceId": sub["InstanceId"], "Status": sub_status.state,
-            "TaskBegin": _time(sub["startAt"] if now >= sub["startAt"] else None, DETAIL_TIME),
+            "TaskBegin": _time(sub_status.entered.get("RUNNING"), DETAIL_TIME),
             "TaskEnd": _time(sub_status.finished_at, DETAIL_TIME),
             "ErrorMsg": sub["errorMsg"] if sub_status.outcome == "failed" else ""})
     body = {"BatchId": batch["BatchId"], "TaskName": batch["TaskName"], "TaskType": batch["TaskType"],
             "ApplicationType": batch["ApplicationType"], "Status": status.state, "TotalCount": total,
-            "SuccessCount": done, "TaskBegin": _time(batch["createdAt"], DETAIL_TIME),
+            "SuccessCount": done, "TaskBegin": _time(status.entered["DISPATCHING"], DETAIL_TIME),
             "TaskEnd": _time(status.finished_at, DETAIL_TIME), "SubTasks": subtasks}
     return {k: v for k, v in body.items() if v is not None}
 

@@ -10,7 +10,7 @@ import hashlib
 import uuid
 from urllib.parse import quote
 
-from mock_server.apis.polardb import HOST, PRODUCT
+from mock_server.apis.polardb.product import HOST, PRODUCT
 
 MEDIA_TYPE = "application/json;charset=utf-8"
 
@@ -28,6 +28,9 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "InvalidTimeStamp.Format": (400, "Specified time stamp or date value is not well formatted."),
     "SignatureNonceUsed": (400, "Specified signature nonce was used already."),
     "InvalidBatchId.NotFound": (404, "The specified BatchId does not exist."),  # ours
+    "InvalidTaskId.NotFound": (404, "The specified TaskId does not exist."),  # ours
+    # PolarDB's client error codes page: 404 "instance not found"; the wording is ours.
+    "Forbidden.InstanceNotFound": (404, "The specified instance is not found."),
     "InternalError": (500, "The request processing has failed due to some unknown error."),
     "ServiceUnavailable": (503, "The request has failed due to a temporary failure of the server."),
 }
@@ -91,6 +94,13 @@ def missing_common_parameter(name: str) -> AcsError:
 def invalid_parameter(name: str, value: str) -> AcsError:
     shown = value if len(value) <= 200 else value[:200] + "..."
     return AcsError(400, "InvalidParameter", f'The specified parameter "{name}" is not valid: {shown}.',
+                    parameter=name)
+
+
+def unsupported_parameter(name: str) -> AcsError:
+    """A parameter the action does not take (PolarDB's documented UnsupportedParameter; wording ours)."""
+    shown = name if len(name) <= 100 else name[:100] + "..."
+    return AcsError(400, "UnsupportedParameter", f'The parameter "{shown}" is not supported by this action.',
                     parameter=name)
 
 

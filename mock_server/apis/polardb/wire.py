@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from mock_server.apis.polardb import ACTIONS, VERSION
 from mock_server.apis.polardb import signature as _signature
 from mock_server.apis.polardb._codec import FORM, Headers, header, header_pairs, parse_query
 from mock_server.apis.polardb.errors import (
@@ -29,6 +28,7 @@ from mock_server.apis.polardb.errors import (
     invalid_parameter,
     missing_common_parameter,
 )
+from mock_server.apis.polardb.product import ACTIONS, VERSION
 
 # Parameters of the signature protocol (v1) and the RPC envelope, never an operation's. RegionId is
 # a common parameter too, but CreateBatchTask documents it as its own, so it stays a parameter.
