@@ -23,7 +23,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     config = ServeConfig(
         specs=[Path(s) for s in (args.spec or [DEFAULT_SPEC])], host=args.host, port=args.port,
-        seed=args.seed, state=_state_arg(args.state), frozen_clock=args.frozen_clock,
+        seed=args.seed, state=_state(args.state), frozen_clock=args.frozen_clock,
         clock_start=args.clock_start, time_scale=args.time_scale, strict=args.strict,
         admin=True if args.admin else None, fixtures_dir=Path(args.fixtures),
         vendor_dirs=[Path(v) for v in args.vendors or []],
@@ -31,11 +31,13 @@ def _serve(args: argparse.Namespace) -> int:
     return server.run(config, log_level=args.log_level)
 
 
-def _state_arg(value: str | None) -> str | Path | None:
-    """A SQLite file path, or a store URL (redis://...) kept as written."""
-    if not value:
-        return None
-    return value if "://" in value else Path(value)
+def _state(value: str | None) -> Path | str | None:
+    """A file path, or (kept as written) the URL of a networked store."""
+    from mock_server.server import REMOTE_STATE
+
+    if value is None or value.startswith(REMOTE_STATE):
+        return value
+    return Path(value)
 
 
 def _lint(args: argparse.Namespace) -> int:

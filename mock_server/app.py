@@ -74,6 +74,7 @@ class RequestState:
     too_large: bool = False   # the body was over the limit (and not read further)
     raw_path_params: dict[str, str] = field(default_factory=dict)
     parsed: Any = None        # the JSON body, parsed once
+    sent_json: bool = False   # a JSON body was sent (``parsed`` may be a JSON null)
     validated: bool = False   # the compiled validation judged it (else Connexion's middleware does)
 
 
@@ -427,6 +428,7 @@ class RouteGuard:
         if media.endswith("json") and text.strip():
             try:
                 state.parsed = json.loads(text, parse_constant=_reject_constant)
+                state.sent_json = True
             except ValueError as exc:
                 raise Rejection("invalid", f"Malformed JSON body: {excerpt(exc, 120)}") from None
         if media.startswith("multipart/") and "boundary=" not in raw_type:
@@ -492,7 +494,7 @@ class Validate:
             op = state.operation
             plan = self.compiled.plan(op.path, op.method)
             if not plan.forms:
-                plan.validate(scope, state.raw_path_params, state.parsed)
+                plan.validate(scope, state.raw_path_params, state.parsed, state.sent_json)
                 state.validated = True
         await self.app(scope, receive, send)
 

@@ -269,15 +269,40 @@ class CompiledRequests:
                         json_pointer = _fragment("/" + "/".join(p.replace("~", "~0").replace("/", "~1")
                                                                 for p in [*base, "content", media, "schema"]))
                     break
+        nullable = bool(json_pointer) and bool(resolver.resolve(
+            ((body.get("content") or {}).get(next(iter(body.get("content") or {}), ""), {}) or {}).get("schema") or {}
+        ).get("nullable"))
         forms = body is not None and any(m.split(";")[0].strip().lower() in (
             "application/x-www-form-urlencoded", "multipart/form-data") for m in body.get("content") or {})
         return _Operation(
-            parser=self._parser_cls([p for p, _ in params.values()], body or {}),
+            parser=self._parser_cls([_for_parser(p, resolver) for p, _ in params.values()],
+                                    _inline(body or {}, resolver)),
             params=[(where, p, self._check(pointer) if "schema" in p else None)
                     for (where, _), (p, pointer) in params.items() if where in ("query", "path", "header", "cookie")],
             body=self._check(json_pointer) if json_pointer else None,
             body_required=bool(body and body.get("required")),
-            nullable=False, forms=forms)
+            nullable=nullable, forms=forms)
+
+
+def _inline(node: Any, resolver: Any, depth: int = 0) -> Any:
+    """``node`` with its $refs replaced by what they point at (a few levels: enough for coercion)."""
+    if depth > 6:
+        return node
+    if isinstance(node, dict):
+        node = resolver.resolve(node) if "$ref" in node else node
+        return {k: _inline(v, resolver, depth + 1) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_inline(v, resolver, depth + 1) for v in node]
+    return node
+
+
+def _for_parser(param: dict, resolver: Any) -> dict:
+    """A parameter as Connexion's URI parser reads it: refs inlined, a schema with a ``type``."""
+    param = _inline(param, resolver)
+    schema = param.get("schema")
+    if isinstance(schema, dict) and "type" not in schema:
+        param["schema"] = {**schema, "type": "array" if "items" in schema else "string"}
+    return param
 
 
 def _fragment(pointer: str) -> str:
@@ -294,7 +319,7 @@ class _Operation:
         self.parser, self.params, self.body = parser, params, body
         self.body_required, self.nullable, self.forms = body_required, nullable, forms
 
-    def validate(self, scope: Any, path_params: dict[str, str], body: Any) -> None:
+    def validate(self, scope: Any, path_params: dict[str, str], body: Any, sent_json: bool = False) -> None:
         """Raise the rejection of the first invalid parameter or body, as Connexion would find it."""
         from starlette.requests import Request
 
@@ -316,7 +341,10 @@ class _Operation:
             error = check.error(value) if check is not None else None
             if error is not None:
                 raise rejection_from(error, where, param["name"])
-        if self.body is not None and body is not None:
+        if self.body is not None and sent_json and body is None:
+            if self.body_required and not self.nullable:   # a JSON null where a body is required
+                raise Rejection("invalid", "Request body must not be empty", code="invalid_body")
+        elif self.body is not None and body is not None:
             error = self.body.error(body)
             if error is not None:
                 raise rejection_from(error)
