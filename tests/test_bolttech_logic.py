@@ -610,35 +610,42 @@ def test_error_bodies_are_nestjs_defaults(status, message, details, expected):
     assert response_errors("ExecutionInstanceController_pause", body, str(status)) == []
 
 
-# -- handlers over a MemoryStore (what the seam's Context offers, faked) ------------------------------
+# -- access rules and handlers over a MemoryStore (what the seam's Context offers, faked) ------------
 class FakeContext:
-    """The members of the seam's Context the handlers use."""
+    """The members of the seam's Context the access rules and handlers use."""
 
-    def __init__(self, store, clock: list[float], *, path=None, query=None, body=None, secret="ZGV2LXNlY3JldA=="):
-        self.store, self._clock, self.seed, self.settings = store, clock, 1, FIXTURES
+    def __init__(self, services, *, path=None, query=None, body=None, secret="ZGV2LXNlY3JldA=="):
+        self.services, self.store, self.seed, self.settings = services, services.store, 1, FIXTURES
         self.headers = {} if secret is None else {"Strategy-Secret": secret}
-        self.path_params, self.query, self.body = path or {}, query or {}, body
+        self.path_params, self.query, self.body, self.loaded = path or {}, query or {}, body, {}
 
     def now(self) -> float:
-        return self._clock[0]
+        return self.services.now()
 
 
 @pytest.fixture
 def world():
-    from mock_server.apis.bolttech import handlers
+    from mock_server.apis.bolttech import handlers, vendor
+    from mock_server.errors import ErrorCase
     from mock_server.store import MemoryStore
+    from mock_server.vendor import Namespace, Services
 
-    store, clock = MemoryStore(), [T0]
-    handlers.seed(store, FIXTURES, now=T0, seed_value=1)
+    clock = [T0]
+    services = Services(store=Namespace(MemoryStore(), "bolttech"), now=lambda: clock[0], seed=1, fakes=None,
+                        settings=FIXTURES)
+    handlers.seed(services, FIXTURES)
 
     def call(op_id: str, **kwargs):
-        ctx = FakeContext(store, clock, **kwargs)
+        ctx = FakeContext(services, **kwargs)
         try:
-            status, body = handlers.HANDLERS[op_id](ctx)
+            for rule in vendor.rules(op_id):
+                rule(ctx)
+            reply = vendor.handlers[op_id](ctx)
+            status, body = reply.status, reply.body
         except Rejection as refused:
             status = refused.status or {"invalid": 400, "not_found": 404, "forbidden": 403, "conflict": 409}[
                 refused.kind]
-            body, _ = handlers.error_style(refused, status, op_id)
+            body, _ = handlers.error_style(ErrorCase(refused, status, None, None, 1))
         assert response_errors(op_id, body, str(status)) == [], (op_id, status, body)
         return status, body
 

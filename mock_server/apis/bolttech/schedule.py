@@ -173,7 +173,7 @@ def iso(t: float) -> str:
     """Unix seconds as JavaScript's ``toISOString()``: UTC, milliseconds, ``Z``."""
     ms = round(t * 1000)
     dt = datetime.fromtimestamp(ms // 1000, UTC)
-    return f"{dt:%Y-%m-%dT%H:%M:%S}.{ms % 1000:03d}Z"
+    return f"{dt.year:04d}-{dt:%m-%dT%H:%M:%S}.{ms % 1000:03d}Z"   # %Y does not pad years < 1000
 
 
 def moment(t: float) -> datetime:
