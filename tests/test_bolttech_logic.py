@@ -314,24 +314,28 @@ def test_event_walks_pending_queued_executing_processed():
 def test_a_failing_step_is_retried_then_fails_and_pauses_the_instance():
     # retryConfig: times 2 (3 attempts), retryAfter 1 minute, pauseBeforeCancel true
     event = flow_event(sync_strategy(), attributes={"mockFailStep": "charge"})
-    assert states(event, [103.9, 106.9, 107, 166.9, 167, 168, 171, 174, 234, 238]) == [
+    assert states(event, [103.9, 106.9, 107, 166.9, 167, 168, 171, 174, 234, 238, 241]) == [
         (103.9, "EXECUTING", 1, "check-policy"), (106.9, "EXECUTING", 1, "charge"),
         (107, "PENDING", 2, "charge"),           # failed at 107, retry due at 167
-        (166.9, "PENDING", 2, "charge"), (167, "QUEUED", 2, "charge"),
-        (168, "EXECUTING", 2, "charge"),         # check-policy replayed from cache (0 s)
-        (171, "PENDING", 3, "charge"), (174, "PENDING", 3, "charge"),
-        (234, "EXECUTING", 3, "charge"), (238, "FAILED", 3, "charge"),
+        (166.9, "PENDING", 2, "charge"), (167, "QUEUED", 2, "charge"),  # attempt 1's results until one runs
+        (168, "EXECUTING", 2, "check-policy"),   # a retry reruns the route from the start
+        (171, "EXECUTING", 2, "charge"), (174, "PENDING", 3, "charge"),
+        (234, "QUEUED", 3, "charge"), (238, "EXECUTING", 3, "charge"), (241, "FAILED", 3, "charge"),
     ]
-    retried = ev.event_state(event, [], T0 + 168)
+    retried = ev.event_state(event, [], T0 + 171)
     assert retried.results[0].from_cache and retried.date == T0 + 167
-    failed = ev.event_state(event, [], T0 + 238)
-    assert failed.effect == "pause" and failed.finished_at == T0 + 235
+    assert (retried.queued_at, retried.executed_at) == (T0 + 167, T0 + 168)
+    failed = ev.event_state(event, [], T0 + 241)
+    assert failed.effect == "pause" and failed.finished_at == T0 + 241
     assert failed.error == "Step charge failed (attempt 3)"
 
 
 def test_mock_fail_times_fails_only_the_first_attempts():
     event = flow_event(sync_strategy(), attributes={"mockFailStep": "charge", "mockFailTimes": 1})
-    assert ev.event_state(event, [], T0 + 1000).status == "PROCESSED"
+    done = ev.event_state(event, [], T0 + 1000)
+    assert (done.status, done.attempt) == ("PROCESSED", 2)
+    assert [(r.step, r.success) for r in done.results] == [("check-policy", True), ("charge", True),
+                                                            ("update-crm", True)], "the retry runs the whole route"
 
 
 def test_exhausted_retries_cancel_without_pause_before_cancel():
@@ -422,9 +426,14 @@ def test_manual_trigger_events_stay_onhold():
     assert ev.event_state(manual, [], T0 + 10**7).status == "ONHOLD"
 
 
-def test_the_state_table_is_consistent():
+def test_every_state_an_event_table_can_report_is_a_documented_event_status():
     assert {"PROCESSED", "FAILED", "CANCELED"} == ev.FINAL
-    assert all(target in ev.EVENT_STATES for moves in ev.EVENT_STATES.values() for target in moves.values())
+    enum = set(SPEC["components"]["schemas"]["Event"]["properties"]["status"]["enum"])
+    assert set(ev.STATES) == enum
+    for strategy in (make_strategy(), sync_strategy()):
+        for task in ("execute-flow", "c2p-reminder"):
+            table = ev.table(flow_event(strategy, task=task, attributes={"mockFailStep": "charge"}))
+            assert set(table.lifecycle.states()) <= enum, table.lifecycle.states()
 
 
 # -- instances --------------------------------------------------------------------------------------
