@@ -345,6 +345,20 @@ def test_exhausted_retries_cancel_without_pause_before_cancel():
     assert (failed.status, failed.effect) == ("FAILED", "cancel")
 
 
+def test_retry_strategy_periods_come_first_then_retry_after_and_huge_times_are_capped():
+    strategy = sync_strategy()
+    strategy["settings"]["tasks"][0]["retryConfig"].update(
+        times=10**12, retryStrategy=[{"unit": "minutes", "amount": 5}], retryAfter={"unit": "hours", "amount": 1})
+    event = flow_event(strategy, attributes={"mockFailStep": "charge"})
+    table = ev.table(event)
+    assert table.lifecycle.retry.times == 1 + ev.MAX_RETRIES
+    assert [table.lifecycle.retry.wait(n) for n in (1, 2, 3)] == [300, 3600, 3600]
+    second = ev.event_state(event, [], T0 + 107)
+    assert (second.status, second.attempt, second.date) == ("PENDING", 2, T0 + 107 + 300)
+    third = ev.event_state(event, [], T0 + 107 + 300 + 7)
+    assert (third.status, third.attempt, third.date) == ("PENDING", 3, T0 + 414 + 3600)
+
+
 def test_on_error_rule_continues_instead_of_failing():
     strategy = sync_strategy()
     strategy["settings"]["tasks"][0]["steps"][0]["nextStepRules"] = [{"if": "onError", "nextStep": "update-crm"}]

@@ -23,6 +23,9 @@ from .schedule import duration, zone
 # STEP_SECONDS.
 QUEUE_SECONDS = 1.0
 STEP_SECONDS = 3.0
+# retryConfig.times has no documented maximum; past this many retries an event is not retried
+# again (a table of a billion attempts would be a billion history entries).
+MAX_RETRIES = 100
 
 STATES = ("ONHOLD", "PENDING", "QUEUED", "EXECUTING", "PAUSED", "PROCESSED", "FAILED", "CANCELED")
 FINAL = frozenset({"PROCESSED", "FAILED", "CANCELED"})
@@ -244,10 +247,11 @@ def table(ev: Mapping[str, Any]) -> Table:
     retry_config = (plan["steps"][failed]["retry"] or plan["retry"]) if failed else None
     attempts, retry = 1, None
     if retry_config is not None:
-        attempts = 1 + int(retry_config.get("times") or 0)
-        tz, periods = zone(plan.get("timezone")), retry_config.get("retryStrategy") or []
-        waits = [duration(periods[n] if n < len(periods) else retry_config.get("retryAfter"), at=float(ev["due"]),
-                          tz=tz) for n in range(max(attempts - 1, 1))]
+        attempts = 1 + min(int(retry_config.get("times") or 0), MAX_RETRIES)
+        # The n-th retry waits retryStrategy[n - 1] when listed, else retryAfter (the list's last wait repeats).
+        tz, due = zone(plan.get("timezone")), float(ev["due"])
+        periods = (retry_config.get("retryStrategy") or [])[:attempts - 1]
+        waits = [duration(delay, at=due, tz=tz) for delay in [*periods, retry_config.get("retryAfter")]]
         retry = Retry(times=attempts, seconds=waits, state="PENDING")
     failures = []
     for n in range(1, attempts + 1):
