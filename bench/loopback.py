@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import httpx
 
 TOKEN = {"PRIVATE-TOKEN": "dev-token"}
+BOLTTECH = {"Authorization": "Bearer dev-bearer", "Strategy-Secret": "ZGV2LXNlY3JldA=="}
 STOP = [{"paramName": "methodId", "paramValue": "1"}, {"paramName": "timeout", "paramValue": "30"}]
 
 
@@ -40,8 +41,11 @@ SCENARIOS = [
     Scenario("i3D 422 (unknown template)", lambda c, i: c.post(
         "/v3/applicationInstance/task", headers=TOKEN, json={"taskTemplateId": "99"}), 422),
     Scenario("i3D 403 (no token)", lambda c, i: c.get("/v3/applicationInstance/task"), 403),
-    Scenario("bolttech GET queue (generic engine)", lambda c, i: c.get(
-        "/queue", headers={"Authorization": "Bearer x", "Strategy-Secret": "ZGV2LXNlY3JldA=="}), 200),
+    Scenario("bolttech GET queue (secret of any strategy)", lambda c, i: c.get("/queue", headers=BOLTTECH), 200),
+    Scenario("bolttech GET instance (settled, events replayed)", lambda c, i: c.get(
+        "/execution-instance/00c974cd-8696-45db-9631-6cb5393f67c9", headers=BOLTTECH), 200),
+    Scenario("bolttech GET get-tasks (open events, nested)", lambda c, i: c.get(
+        "/execution-instance/00c974cd-8696-45db-9631-6cb5393f67c9/get-tasks", headers=BOLTTECH), 200),
 ]
 
 

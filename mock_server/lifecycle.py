@@ -6,18 +6,23 @@ and the seeded failure point of each attempt). ``Lifecycle.at(history, t)`` repl
 against the table. Nothing is stored as "the current state" and nothing runs in the background, so
 any clock jump gives the exact state, and a history read back from any store gives the same answer.
 
-``Status.entered`` tells when each state was first reached (e.g. a begin time to show), so a vendor
-never adds durations to timestamps itself.
-
 Rules of the replay:
 * before ``start`` the entity is in ``before`` (or ``paused`` while a pause is open);
-* the run clock advances only while not paused; a step with ``waits=True`` pauses the run when it
-  is reached, until the next ``resume`` (an asynchronous step);
+* the run clock advances only while not paused; pauses nest (two holders, e.g. a global queue and
+  the entity's owner, each need their own ``resume``); a step with ``pausable=False`` runs through
+  a pause, which takes hold at the next pausable step (a job already executing finishes);
+* a step with ``waits=True`` holds the run when it is reached (an asynchronous step), until the next
+  ``release`` -- or a ``resume`` while no pause is open; pauses and a waiting step are independent;
 * a failing attempt ends at the end of its failing step; with retries left it waits
-  ``retry.seconds`` in ``retry.state`` and starts again from the first step, else it takes the
-  failure path and ends in ``failed``;
-* a cancel stops the run where it is, takes the cancel path (which pauses do not hold), and ends
-  in ``cancelled``; after the run has ended, pause, resume and cancel change nothing.
+  ``retry.seconds`` (or the n-th of a list of waits) in ``retry.state`` and starts again from the
+  first step, else it takes the failure path and ends in ``failed``;
+* a cancel stops the run where it is, takes the cancel path, and ends in ``cancelled``; the paths
+  after the run are not held by pauses; after the run has ended, no event changes anything.
+
+``timeline`` also gives every state entered, in order, for answers that show when things happened;
+``Status.entered`` tells when each state was first reached (e.g. a begin time to show), and
+``Status.until`` when the status next changes by itself, so a vendor never adds durations to
+timestamps itself.
 """
 
 from __future__ import annotations
@@ -29,8 +34,8 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any
 
-PAUSE, RESUME, CANCEL = "pause", "resume", "cancel"
-EVENT_KINDS = (PAUSE, RESUME, CANCEL)
+PAUSE, RESUME, CANCEL, RELEASE = "pause", "resume", "cancel", "release"
+EVENT_KINDS = (PAUSE, RESUME, CANCEL, RELEASE)
 DONE, FAILED, CANCELLED = "done", "failed", "cancelled"
 
 
@@ -38,14 +43,32 @@ DONE, FAILED, CANCELLED = "done", "failed", "cancelled"
 class Step:
     state: str
     seconds: float
-    waits: bool = False   # reaching this step pauses the run until a resume
+    waits: bool = False      # reaching this step holds the run until a release
+    pausable: bool = True    # False: runs through a pause (it takes hold at the next pausable step)
 
 
 @dataclass(frozen=True)
 class Retry:
-    times: int            # attempts in all, the first included
-    seconds: float        # wait between a failed attempt and the next
-    state: str            # the state while waiting
+    times: int                          # attempts in all, the first included
+    seconds: float | Sequence[float]    # wait after a failed attempt; a list: after attempt n, the n-th
+    state: str                          # the state while waiting
+
+    def wait(self, attempt: int) -> float:
+        """The wait after failed attempt ``attempt`` (1-based); a list's last wait repeats."""
+        if isinstance(self.seconds, int | float):
+            return float(self.seconds)
+        return float(self.seconds[min(attempt, len(self.seconds)) - 1]) if self.seconds else 0.0
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One state entered: where in the table (phase, step index), in which attempt, when."""
+
+    state: str
+    phase: str
+    step: int | None
+    attempt: int
+    at: float
 
 
 @dataclass(frozen=True)
@@ -67,6 +90,10 @@ class Lifecycle:
         for step in [*self.steps, *self.done_path, *self.failure_path, *self.cancel_path]:
             if not (math.isfinite(step.seconds) and step.seconds >= 0):
                 raise ValueError(f"step {step.state}: seconds must be finite and >= 0")
+        if self.retry is not None:
+            waits = [self.retry.seconds] if isinstance(self.retry.seconds, int | float) else self.retry.seconds
+            if not all(math.isfinite(w) and w >= 0 for w in waits):
+                raise ValueError("retry: seconds must be finite and >= 0")
         # Where each step of the run begins, for the undisturbed case (no event, one attempt).
         object.__setattr__(self, "_starts", list(accumulate((s.seconds for s in self.steps), initial=0.0)))
         object.__setattr__(self, "_plain", not any(s.waits for s in self.steps))
@@ -98,6 +125,11 @@ class Lifecycle:
             at += step.seconds
         entered.setdefault(self.done, at)
         return Status(self.done, "end", None, len(self.steps) - 1, 1, DONE, at, at, entered=entered)
+
+    def timeline(self, history: History, now: float) -> tuple[Status, list[Transition]]:
+        """The state at ``now`` and every state entered up to then, in order."""
+        replay = _Replay(self, history, now)
+        return replay.run(), replay.transitions
 
     def states(self) -> list[str]:
         """Every state this table can report, in table order (for docs and schema checks)."""
@@ -144,8 +176,8 @@ class Status:
     since: float                # when the current state was entered (a resume re-enters it)
     finished_at: float | None   # when the final state was reached
     paused: bool = False
-    until: float = math.inf     # when this status next changes by itself (inf: only an event changes it)
     entered: Mapping[str, float] = field(default_factory=dict)   # state -> when the run first entered it
+    until: float = math.inf     # when this status next changes by itself (inf: only an event changes it)
 
     @property
     def finished(self) -> bool:
@@ -165,32 +197,55 @@ class _Replay:
         self.remaining = 0.0
         self.clock = history.start
         self.since = self.created
-        self.paused_at: float | None = None    # an open pause (user pause or a waiting step)
-        self.held = False                      # the open pause is a waiting step's
-        self.entered: dict[str, float] = {}    # state -> first entered (shown e.g. as a begin time)
+        self.depth = 0                          # open pauses
+        self.paused_at: float | None = None     # when the open pauses took hold (None: not held)
+        self.waiting_at: float | None = None    # when a waiting step was reached (None: not waiting)
+        self.finished: float | None = None
+        self.transitions: list[Transition] = []
 
     # -- the steps of each phase ------------------------------------------------------------------
     def _steps(self) -> Sequence[Step]:
         return {"run": self.t.steps, "done": self.t.done_path, "failure": self.t.failure_path,
                 "cancel": self.t.cancel_path}.get(self.phase, ())
 
+    def _pausable(self) -> bool:
+        if self.phase == "run":
+            return self.t.steps[self.index].pausable
+        return self.phase in ("before", "retry")
+
+    def _held(self) -> bool:
+        """The run clock stands still: a waiting step, or open pauses on a pausable step."""
+        if self.phase not in ("before", "run", "retry"):
+            return False
+        return self.waiting_at is not None or (self.depth > 0 and self._pausable())
+
     def _enter(self, phase: str, index: int, at: float) -> None:
         self.phase, self.index, self.since = phase, index, at
         if phase == "run" and index < len(self.t.steps):
             self.main_step = index
         if phase == "retry":
-            self.remaining = self.t.retry.seconds
-            self.entered.setdefault(self.t.retry.state, at)
+            self.remaining = self.t.retry.wait(self.attempt)
+            self.transitions.append(Transition(self.t.retry.state, phase, 0, self.attempt, at))
+            self._hold_if_paused(at)
             return
         steps = self._steps()
         if index >= len(steps):
             self._after(phase, at)
             return
         step = steps[index]
-        self.entered.setdefault(step.state, at)
         self.remaining = float(step.seconds)
-        if step.waits and phase == "run" and self.paused_at is None:
-            self.paused_at, self.held = at, True
+        self.transitions.append(Transition(step.state, phase, index, self.attempt, at))
+        if phase == "run":
+            if step.waits:
+                self.waiting_at = at
+            self._hold_if_paused(at)
+
+    def _hold_if_paused(self, at: float) -> None:
+        """Open pauses take hold when a pausable step is entered (and keep their time if they had)."""
+        if self.depth > 0 and self._pausable():
+            self.paused_at = self.paused_at if self.paused_at is not None else at
+        else:
+            self.paused_at = None
 
     def _after(self, phase: str, at: float) -> None:
         """The steps of ``phase`` are over at ``at``: move on."""
@@ -219,7 +274,9 @@ class _Replay:
 
     def _end(self, at: float) -> None:
         self.phase, self.index, self.since, self.finished = "end", None, at, at
-        self.paused_at, self.held = None, False
+        self.paused_at = self.waiting_at = None
+        state = {DONE: self.t.done, FAILED: self.t.failed, CANCELLED: self.t.cancelled}[self.outcome] or self.t.done
+        self.transitions.append(Transition(state, "end", None, self.attempt, at))
 
     def _advance_step(self, at: float) -> None:
         """The current step ran its time at ``at``."""
@@ -231,40 +288,39 @@ class _Replay:
     def _apply(self, kind: str, at: float) -> None:
         if self.phase in ("done", "failure", "cancel", "end"):
             return   # the run is over: nothing changes it any more
-        if kind == PAUSE and self.paused_at is None:
-            self.paused_at, self.held = at, False
-        elif kind == RESUME and self.paused_at is not None:
-            self.paused_at, self.held = None, False
-            self.since = at
+        if kind == PAUSE:
+            self.depth += 1
+            if self._pausable() and self.paused_at is None:
+                self.paused_at = at
+        elif kind == RESUME and self.depth > 0:
+            self.depth -= 1
+            if self.depth == 0 and self.paused_at is not None:
+                self.paused_at, self.since = None, at   # a resume re-enters the state
+        elif kind in (RESUME, RELEASE) and self.waiting_at is not None:
+            self.waiting_at, self.since = None, at
+            self._hold_if_paused(at)
         elif kind == CANCEL:
             self.outcome = CANCELLED
-            self.paused_at, self.held = None, False
+            self.paused_at = self.waiting_at = None
             self._enter("cancel", 0, at)
 
     # -- the replay -------------------------------------------------------------------------------
     def run(self) -> Status:
-        self.finished: float | None = None
         pending = list(self.events)
         # Before the start: only pauses, resumes and a cancel can happen.
         while pending and pending[0][1] < self.h.start and self.phase == "before":
             kind, at = pending.pop(0)
-            if kind == CANCEL:
-                self.outcome = CANCELLED
-                self.paused_at = None
-                self._enter("cancel", 0, at)
+            self._apply(kind, at)
+            if self.phase == "cancel":
                 self.clock = at
-            elif kind == PAUSE and self.paused_at is None:
-                self.paused_at = at
-            elif kind == RESUME and self.paused_at is not None:
-                self.paused_at = None
         if self.phase == "before":
             if self.now < self.h.start:
                 return self._status()
             self.clock = self.h.start
-            self._enter("run", 0, self.h.start) if self.paused_at is None else self._enter_paused_start()
+            self._enter("run", 0, self.h.start)
         while self.phase != "end":
             next_event = pending[0][1] if pending else math.inf
-            running = self.paused_at is None or self.phase == "cancel"
+            running = not self._held()
             step_end = self.clock + self.remaining if running else math.inf
             if step_end <= min(next_event, self.now):
                 self.clock = step_end
@@ -279,22 +335,21 @@ class _Replay:
                 break
         return self._status()
 
-    def _enter_paused_start(self) -> None:
-        """The start came while paused: the first step is entered but does not run."""
-        paused_at = self.paused_at
-        self._enter("run", 0, self.h.start)
-        self.paused_at, self.since = paused_at, paused_at
-
     def _status(self) -> Status:
         t = self.t
+        entered: dict[str, float] = {}
+        for step in self.transitions:
+            entered.setdefault(step.state, step.at)
         if self.phase == "end":
             state = {DONE: t.done, FAILED: t.failed, CANCELLED: t.cancelled}[self.outcome] or t.done
             return Status(state, "end", None, self.main_step, self.attempt, self.outcome, self.finished,
-                          self.finished, entered={**self.entered, state: self.entered.get(state, self.finished)})
-        if self.paused_at is not None and self.phase in ("before", "run", "retry"):
-            state = t.paused or (self._steps()[self.index].state if self.phase == "run" else t.before or "")
-            return Status(state, self.phase, None if self.phase == "before" else self.index, self.main_step,
-                          self.attempt, self.outcome, self.paused_at, None, paused=True, entered=dict(self.entered))
+                          self.finished, entered=entered)
+        if self._held():
+            own = {"run": lambda: self._steps()[self.index].state, "retry": lambda: t.retry.state}.get(
+                self.phase, lambda: t.before or t.steps[0].state)()
+            since = self.waiting_at if self.waiting_at is not None else self.paused_at
+            return Status(t.paused or own, self.phase, None if self.phase == "before" else self.index,
+                          self.main_step, self.attempt, self.outcome, since, None, paused=True, entered=entered)
         if self.phase == "before":
             state = t.before or t.steps[0].state
             return Status(state, "before", None, 0, 1, None, self.created, None, entered={state: self.created},
@@ -302,10 +357,10 @@ class _Replay:
         until = self.clock + self.remaining
         if self.phase == "retry":
             return Status(t.retry.state, "retry", 0, self.main_step, self.attempt, None, self.since, None,
-                          entered=dict(self.entered), until=until)
+                          entered=entered, until=until)
         step = self._steps()[self.index]
         return Status(step.state, self.phase, self.index, self.main_step, self.attempt, self.outcome,
-                      self.since, None, entered=dict(self.entered), until=until)
+                      self.since, None, entered=entered, until=until)
 
 
 def history(start: float, created: float | None = None, events: Iterable[tuple[str, float]] = (),

@@ -314,24 +314,28 @@ def test_event_walks_pending_queued_executing_processed():
 def test_a_failing_step_is_retried_then_fails_and_pauses_the_instance():
     # retryConfig: times 2 (3 attempts), retryAfter 1 minute, pauseBeforeCancel true
     event = flow_event(sync_strategy(), attributes={"mockFailStep": "charge"})
-    assert states(event, [103.9, 106.9, 107, 166.9, 167, 168, 171, 174, 234, 238]) == [
+    assert states(event, [103.9, 106.9, 107, 166.9, 167, 168, 171, 174, 234, 238, 241]) == [
         (103.9, "EXECUTING", 1, "check-policy"), (106.9, "EXECUTING", 1, "charge"),
         (107, "PENDING", 2, "charge"),           # failed at 107, retry due at 167
-        (166.9, "PENDING", 2, "charge"), (167, "QUEUED", 2, "charge"),
-        (168, "EXECUTING", 2, "charge"),         # check-policy replayed from cache (0 s)
-        (171, "PENDING", 3, "charge"), (174, "PENDING", 3, "charge"),
-        (234, "EXECUTING", 3, "charge"), (238, "FAILED", 3, "charge"),
+        (166.9, "PENDING", 2, "charge"), (167, "QUEUED", 2, "charge"),  # attempt 1's results until one runs
+        (168, "EXECUTING", 2, "check-policy"),   # a retry reruns the route from the start
+        (171, "EXECUTING", 2, "charge"), (174, "PENDING", 3, "charge"),
+        (234, "QUEUED", 3, "charge"), (238, "EXECUTING", 3, "charge"), (241, "FAILED", 3, "charge"),
     ]
-    retried = ev.event_state(event, [], T0 + 168)
+    retried = ev.event_state(event, [], T0 + 171)
     assert retried.results[0].from_cache and retried.date == T0 + 167
-    failed = ev.event_state(event, [], T0 + 238)
-    assert failed.effect == "pause" and failed.finished_at == T0 + 235
+    assert (retried.queued_at, retried.executed_at) == (T0 + 167, T0 + 168)
+    failed = ev.event_state(event, [], T0 + 241)
+    assert failed.effect == "pause" and failed.finished_at == T0 + 241
     assert failed.error == "Step charge failed (attempt 3)"
 
 
 def test_mock_fail_times_fails_only_the_first_attempts():
     event = flow_event(sync_strategy(), attributes={"mockFailStep": "charge", "mockFailTimes": 1})
-    assert ev.event_state(event, [], T0 + 1000).status == "PROCESSED"
+    done = ev.event_state(event, [], T0 + 1000)
+    assert (done.status, done.attempt) == ("PROCESSED", 2)
+    assert [(r.step, r.success) for r in done.results] == [("check-policy", True), ("charge", True),
+                                                            ("update-crm", True)], "the retry runs the whole route"
 
 
 def test_exhausted_retries_cancel_without_pause_before_cancel():
@@ -339,6 +343,20 @@ def test_exhausted_retries_cancel_without_pause_before_cancel():
     strategy["settings"]["tasks"][0]["retryConfig"].update(pauseBeforeCancel=False, times=0)
     failed = ev.event_state(flow_event(strategy, attributes={"mockFailStep": "check-policy"}), [], T0 + 200)
     assert (failed.status, failed.effect) == ("FAILED", "cancel")
+
+
+def test_retry_strategy_periods_come_first_then_retry_after_and_huge_times_are_capped():
+    strategy = sync_strategy()
+    strategy["settings"]["tasks"][0]["retryConfig"].update(
+        times=10**12, retryStrategy=[{"unit": "minutes", "amount": 5}], retryAfter={"unit": "hours", "amount": 1})
+    event = flow_event(strategy, attributes={"mockFailStep": "charge"})
+    table = ev.table(event)
+    assert table.lifecycle.retry.times == 1 + ev.MAX_RETRIES
+    assert [table.lifecycle.retry.wait(n) for n in (1, 2, 3)] == [300, 3600, 3600]
+    second = ev.event_state(event, [], T0 + 107)
+    assert (second.status, second.attempt, second.date) == ("PENDING", 2, T0 + 107 + 300)
+    third = ev.event_state(event, [], T0 + 107 + 300 + 7)
+    assert (third.status, third.attempt, third.date) == ("PENDING", 3, T0 + 414 + 3600)
 
 
 def test_on_error_rule_continues_instead_of_failing():
@@ -422,9 +440,14 @@ def test_manual_trigger_events_stay_onhold():
     assert ev.event_state(manual, [], T0 + 10**7).status == "ONHOLD"
 
 
-def test_the_state_table_is_consistent():
+def test_every_state_an_event_table_can_report_is_a_documented_event_status():
     assert {"PROCESSED", "FAILED", "CANCELED"} == ev.FINAL
-    assert all(target in ev.EVENT_STATES for moves in ev.EVENT_STATES.values() for target in moves.values())
+    enum = set(SPEC["components"]["schemas"]["Event"]["properties"]["status"]["enum"])
+    assert set(ev.STATES) == enum
+    for strategy in (make_strategy(), sync_strategy()):
+        for task in ("execute-flow", "c2p-reminder"):
+            table = ev.table(flow_event(strategy, task=task, attributes={"mockFailStep": "charge"}))
+            assert set(table.lifecycle.states()) <= enum, table.lifecycle.states()
 
 
 # -- instances --------------------------------------------------------------------------------------
@@ -610,35 +633,42 @@ def test_error_bodies_are_nestjs_defaults(status, message, details, expected):
     assert response_errors("ExecutionInstanceController_pause", body, str(status)) == []
 
 
-# -- handlers over a MemoryStore (what the seam's Context offers, faked) ------------------------------
+# -- access rules and handlers over a MemoryStore (what the seam's Context offers, faked) ------------
 class FakeContext:
-    """The members of the seam's Context the handlers use."""
+    """The members of the seam's Context the access rules and handlers use."""
 
-    def __init__(self, store, clock: list[float], *, path=None, query=None, body=None, secret="ZGV2LXNlY3JldA=="):
-        self.store, self._clock, self.seed, self.settings = store, clock, 1, FIXTURES
+    def __init__(self, services, *, path=None, query=None, body=None, secret="ZGV2LXNlY3JldA=="):
+        self.services, self.store, self.seed, self.settings = services, services.store, 1, FIXTURES
         self.headers = {} if secret is None else {"Strategy-Secret": secret}
-        self.path_params, self.query, self.body = path or {}, query or {}, body
+        self.path_params, self.query, self.body, self.loaded = path or {}, query or {}, body, {}
 
     def now(self) -> float:
-        return self._clock[0]
+        return self.services.now()
 
 
 @pytest.fixture
 def world():
-    from mock_server.apis.bolttech import handlers
+    from mock_server.apis.bolttech import handlers, vendor
+    from mock_server.errors import ErrorCase
     from mock_server.store import MemoryStore
+    from mock_server.vendor import Namespace, Services
 
-    store, clock = MemoryStore(), [T0]
-    handlers.seed(store, FIXTURES, now=T0, seed_value=1)
+    clock = [T0]
+    services = Services(store=Namespace(MemoryStore(), "bolttech"), now=lambda: clock[0], seed=1, fakes=None,
+                        settings=FIXTURES)
+    handlers.seed(services, FIXTURES)
 
     def call(op_id: str, **kwargs):
-        ctx = FakeContext(store, clock, **kwargs)
+        ctx = FakeContext(services, **kwargs)
         try:
-            status, body = handlers.HANDLERS[op_id](ctx)
+            for rule in vendor.rules(op_id):
+                rule(ctx)
+            reply = vendor.handlers[op_id](ctx)
+            status, body = reply.status, reply.body
         except Rejection as refused:
             status = refused.status or {"invalid": 400, "not_found": 404, "forbidden": 403, "conflict": 409}[
                 refused.kind]
-            body, _ = handlers.error_style(refused, status, op_id)
+            body, _ = handlers.error_style(ErrorCase(refused, status, None, None, 1))
         assert response_errors(op_id, body, str(status)) == [], (op_id, status, body)
         return status, body
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mock_server.lifecycle import CANCEL, PAUSE, RESUME, History, Lifecycle, Retry, Step
+from mock_server.lifecycle import CANCEL, PAUSE, RELEASE, RESUME, History, Lifecycle, Retry, Step
 from mock_server.store import SqliteStore
 
 # Three timed steps (10 s, 20 s, 30 s) starting at t=100, created at t=50.
@@ -175,3 +175,58 @@ def test_the_arithmetic_for_an_undisturbed_run_equals_the_replay():
         history = History(start=100, created=90)
         for now in [100, *(100 + rng.uniform(0, 40) for _ in range(10)), 100 + sum(s.seconds for s in steps)]:
             assert table.at(history, now) == _Replay(table, history, now).run(), (case, now, steps, path)
+
+
+# A queue-like table: waiting in line (pausable), then work that finishes once started (not
+# pausable), an asynchronous step that waits for a release, and the rest of the work.
+JOB = Lifecycle(steps=[Step("QUEUED", 1), Step("EXECUTING", 3, pausable=False),
+                       Step("PAUSED", 0, waits=True, pausable=False), Step("QUEUED", 1),
+                       Step("EXECUTING", 3, pausable=False)], before="PENDING", done="PROCESSED",
+                failed="FAILED", cancelled="CANCELED")
+
+
+def test_pauses_nest_so_two_holders_each_need_their_own_resume():
+    at = run(THREE, start=100, events=[(PAUSE, 105), (PAUSE, 110), (RESUME, 120), (RESUME, 150)])
+    assert (at(130).state, at(130).paused, at(130).since) == ("paused", True, 105), "one holder still holds it"
+    assert (at(150).state, at(150).paused, at(150).since) == ("a", False, 150)
+    assert at(155).state == "b", "5 s of step a were left after the pauses"
+
+
+def test_a_step_that_is_not_pausable_finishes_and_the_pause_holds_the_next_pausable_step():
+    at = run(JOB, start=0, events=[(PAUSE, 2), (RELEASE, 10), (RESUME, 30)])
+    assert (at(3).state, at(3).paused) == ("EXECUTING", False), "the job already executing runs on"
+    assert at(4).state == "PAUSED", "the waiting step is reached through the pause"
+    held = at(10)
+    assert (held.state, held.paused, held.since) == ("QUEUED", True, 10), "released, then held in line"
+    assert (at(30).state, at(31).state, at(34).state) == ("QUEUED", "EXECUTING", "PROCESSED")
+
+
+def test_a_release_frees_only_a_waiting_step_and_a_resume_frees_it_only_with_no_pause_open():
+    early = run(JOB, start=0, events=[(RELEASE, 2)])
+    assert early(100).state == "PAUSED", "a release before the step is reached does nothing"
+    paused = run(JOB, start=0, events=[(PAUSE, 5), (RESUME, 6)])
+    assert paused(100).state == "PAUSED", "that resume closed the pause, the step still waits"
+    assert run(JOB, start=0, events=[(RESUME, 6)])(8).state == "EXECUTING", "no pause open: a resume releases"
+    assert run(JOB, start=0, events=[(RELEASE, 6)])(8).state == "EXECUTING"
+
+
+def test_retry_waits_can_differ_per_attempt_and_the_last_repeats():
+    table = Lifecycle(steps=[Step("EXECUTING", 5)], done="PROCESSED", failed="FAILED",
+                      retry=Retry(times=4, seconds=[10, 100], state="PENDING"))
+    at = run(table, start=0, failures=[0, 0, 0])
+    assert [(at(t).state, at(t).attempt) for t in (5, 15, 20, 119.9, 120, 125, 225, 230)] == [
+        ("PENDING", 1), ("EXECUTING", 2), ("PENDING", 2), ("PENDING", 2), ("EXECUTING", 3), ("PENDING", 3),
+        ("EXECUTING", 4), ("PROCESSED", 4)]
+    with pytest.raises(ValueError):
+        Lifecycle(steps=[Step("a", 1)], done="d", retry=Retry(times=2, seconds=[1, -1], state="w"))
+
+
+def test_the_timeline_lists_every_state_entered_with_its_attempt_and_time():
+    table = Lifecycle(steps=[Step("QUEUED", 1), Step("EXECUTING", 3)], done="PROCESSED", failed="FAILED",
+                      retry=Retry(times=2, seconds=60, state="PENDING"))
+    status, moves = table.timeline(History(start=10, failures=[1]), 1000)
+    assert status.state == "PROCESSED"
+    assert [(m.state, m.phase, m.step, m.attempt, m.at) for m in moves] == [
+        ("QUEUED", "run", 0, 1, 10), ("EXECUTING", "run", 1, 1, 11), ("PENDING", "retry", 0, 1, 14),
+        ("QUEUED", "run", 0, 2, 74), ("EXECUTING", "run", 1, 2, 75), ("PROCESSED", "end", None, 2, 78)]
+    assert table.timeline(History(start=10), 5)[1] == [], "nothing entered before the start"

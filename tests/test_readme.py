@@ -70,10 +70,11 @@ def test_the_recipe_followed_literally_serves_a_toy_vendor_over_a_real_server(se
 
 
 # -- the i3D walkthrough --------------------------------------------------------------------------
-def run_walkthrough(url: str) -> list[str]:
-    """The block run by bash as written (only the URL changed); the output of each curl."""
-    i3d = section("## i3D.net ODP")
-    (block, *_) = blocks(i3d[i3d.index("**Walkthrough**"):], "sh")
+def run_walkthrough(url: str, title: str = "## i3D.net ODP") -> list[str]:
+    """The section's walkthrough block run by bash as written (only the URL changed); the output of
+    each curl."""
+    text = section(title)
+    (block, *_) = blocks(text[text.index("**Walkthrough**"):], "sh")
     separate = "curl() { command curl \"$@\"; printf '\\n\\036\\n'; }\n"
     result = subprocess.run(["bash", "-ec", separate + block.replace("http://127.0.0.1:8000", url)],
                             capture_output=True, text=True, timeout=60)
@@ -114,3 +115,27 @@ def test_the_polardb_sdk_snippet_runs_as_written_on_a_fresh_make_serve(serve, tm
     assert len(printed) == len(expected) == 4, printed
     assert re.fullmatch(r"pcb-[a-z0-9]{20}", printed[0]), printed
     assert printed[1:] == expected[1:], printed
+
+
+# -- the bolttech walkthrough ---------------------------------------------------------------------
+def test_the_bolttech_walkthrough_works_as_typed_on_a_fresh_make_serve(serve):
+    server = serve()   # what `make serve` runs: a running clock, the embedded fixtures
+    outputs = [json.loads(o) for o in run_walkthrough(server.url, "## bolttech subscription-service")]
+    freeze, tasks, resumed, clock, processed, instance, created, paused, cancelled, wrong, unknown = outputs
+    assert freeze["frozen"] is True and clock["now"] == freeze["now"] + 4
+    assert {t["task"]: t["status"] for t in tasks} == {"execute-flow": "PAUSED", "c2p-expiration": "PENDING",
+                                                       "c2p-test-failed": "ONHOLD"}
+    assert all(t["instance"]["strategy"]["name"] == "recurring-payment" for t in tasks)
+    assert (resumed["sid"], resumed["status"]) == ("8d2f6b1a-4c3e-4e7b-9a5d-2f1e0c9b7a64", "QUEUED")
+    assert processed["event"]["status"] == "PROCESSED"
+    assert processed["event"]["taskStatus"]["taskResults"][1]["data"] == {"status": "PAID"}
+    assert (instance["cycle"], instance["status"]) == (3, "ACTIVE")
+    new = created["executionInstance"]
+    assert (new["sid"], new["status"], new["cycle"], new["executionDay"]) == (
+        "4a2b074e-bed4-4e4d-92db-453b6ca71ddb", "ACTIVE", 1, 15)
+    assert created["createdEvents"]["mainEvent"]["status"] == "PENDING"
+    assert paused["status"] == "PAUSED" and paused["strategy"]["name"] == "recurring-payment"
+    assert (cancelled["executionInstance"]["status"], cancelled["executionInstance"]["cancelReason"]) == (
+        "CANCELED", "HTTP_REQUEST")
+    assert [e["task"] for e in cancelled["createdEvents"]["onCancelEvents"]] == ["notify-cancellation"]
+    assert (wrong["statusCode"], unknown["statusCode"]) == (403, 404)

@@ -1,8 +1,18 @@
-"""bolttech subscription-service v4: the core of its stand-in, not yet registered on a vendor profile.
+"""bolttech subscription-service v4: strategies, instances and their events over the virtual clock.
 
 ``strategies`` (validation, secret, renderings), ``schedule`` (calendar arithmetic), ``events``
-(the lifecycle table and the state at time t), ``instances`` (operations and settling),
-``render`` (wire shapes), ``seeding`` (fixtures), ``handlers`` (one function per operationId over
-the seam's Context). No ``vendor`` object is exported yet, so discovery skips this package.
-Decisions: specs/notes/bolttech.md.
+(each event's lifecycle table, replayed by ``mock_server.lifecycle``), ``instances`` (operations
+and settling), ``render`` (wire shapes), ``seeding`` (fixtures), ``access`` (the Strategy-Secret
+rules), ``handlers`` (one function per operationId). Decisions: specs/notes/bolttech.md.
 """
+
+from mock_server.vendor import Vendor
+
+from . import access, handlers
+
+SERVER = "https://api.rc.saas.bolttech.asia/v4.1/subscription-service"
+
+vendor = Vendor("bolttech", servers=[SERVER], identify=handlers.identify, access=access.RULES,
+                errors=handlers.error_style, seed=handlers.seed)
+for _operation_id, _handler in handlers.HANDLERS.items():
+    vendor.operation(_operation_id)(_handler)

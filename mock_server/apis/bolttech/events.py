@@ -1,10 +1,11 @@
-"""The event lifecycle as data, and the one function that computes an event's state at time t.
+"""Each event's lifecycle as a table, replayed by ``mock_server.lifecycle`` at any virtual time.
 
-An event's state is never stored: ``event_state`` derives it from the event's record (created,
-date, the snapshot of its task, its seeded or forced failures, resume and cancel times) and the
-holds over it (global queue pauses, the instance's pause), for any virtual time. Nothing sleeps.
-``event_state`` is the only arithmetic; the lead's generic ``lifecycle.Lifecycle`` can replace it
-where the shapes match (steps with ``waits=True`` = asynchronous steps, failure and cancel paths).
+An event's state is never stored. ``table`` builds a ``Lifecycle`` from the snapshot of its task
+(one timed step per step of the route, a waiting step after each asynchronous one, the retry
+policy, the onBeforePause steps as the failure path); ``history`` turns the event's record (its
+date, seeded or forced failures, resumes, a cancel) and the holds over it (the global queue's
+pauses, the instance's pause) into a ``History``. ``event_state`` reads the replay's timeline as
+the wire's EventStatus. The only time arithmetic here is the calendar's (``schedule.duration``).
 """
 
 from __future__ import annotations
@@ -14,33 +15,21 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .schedule import ScheduleError, add_delay, moment, zone
+from mock_server.lifecycle import CANCEL, FAILED, PAUSE, RELEASE, RESUME, History, Lifecycle, Retry, Step, Transition
+
+from .schedule import duration, zone
 
 # Virtual seconds: a QUEUED event is picked up after QUEUE_SECONDS of un-held time; each step runs
-# STEP_SECONDS (steps replayed from an earlier attempt's cache take none).
+# STEP_SECONDS.
 QUEUE_SECONDS = 1.0
 STEP_SECONDS = 3.0
+# retryConfig.times has no documented maximum; past this many retries an event is not retried
+# again (a table of a billion attempts would be a billion history entries).
+MAX_RETRIES = 100
 
-# The table (inferred: the vendor documents the states, not the transitions). "holds" are the
-# global queue's pauses and the instance's pause: while held, nothing leaves PENDING or QUEUED.
-EVENT_STATES: dict[str, dict[str, str]] = {
-    "ONHOLD": {"cancel": "CANCELED"},  # manualTrigger events: never queued by themselves
-    "PENDING": {"date reached, not held": "QUEUED", "cancel": "CANCELED"},
-    "QUEUED": {f"{QUEUE_SECONDS:g} s un-held": "EXECUTING", "cancel": "CANCELED"},
-    "EXECUTING": {
-        "last step ok": "PROCESSED",
-        "asynchronous step ok": "PAUSED",
-        "step fails, attempts left": "PENDING",  # attempt + 1, date = now + retryAfter
-        "step fails, attempts exhausted": "FAILED",
-        "cancel": "CANCELED",
-    },
-    "PAUSED": {"resume": "QUEUED", "cancel": "CANCELED"},
-    "PROCESSED": {},
-    "FAILED": {},
-    "CANCELED": {},
-}
-FINAL = frozenset(state for state, moves in EVENT_STATES.items() if not moves)
-OPEN = frozenset(EVENT_STATES) - FINAL  # what get-tasks lists
+STATES = ("ONHOLD", "PENDING", "QUEUED", "EXECUTING", "PAUSED", "PROCESSED", "FAILED", "CANCELED")
+FINAL = frozenset({"PROCESSED", "FAILED", "CANCELED"})
+OPEN = frozenset(STATES) - FINAL  # what get-tasks lists
 # Which states an operation accepts; any other state answers 409.
 EVENT_OPERATIONS = {"cancel": OPEN, "resume": frozenset({"PAUSED"})}
 
@@ -187,120 +176,22 @@ def holds(instance: Mapping[str, Any], queue: Mapping[str, Any]) -> list[list[fl
     return found
 
 
-# -- the state at time t ------------------------------------------------------------------------------
-def event_state(event: Mapping[str, Any], held: Sequence[Interval], t: float) -> EventStatus:
-    """The event at virtual time ``t``."""
-    cancel = event.get("canceledAt")
-    state = _walk(event, _merge(held), t if cancel is None else min(t, cancel))
-    if cancel is not None and cancel <= t and state.status not in FINAL:
-        return replace(state, status="CANCELED", since=cancel, finished_at=cancel)
-    return state
+# -- the table ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Slot:
+    """What one step of the table is: ``pending``, ``queued``, a task ``step`` or its ``wait``."""
+
+    kind: str
+    key: str | None = None
 
 
 @dataclass(frozen=True)
-class _Run:
-    step: str
-    seconds: float
-    success: bool
-    from_cache: bool = False
-    parks: bool = False
-
-
-def _route(
-    plan: Mapping[str, Any], start: str | None, fails: Callable[[str], bool], cached: set[str]
-) -> tuple[list[_Run], str | None]:
-    """The steps one attempt runs from ``start`` and the step that fails it (None: it succeeds).
-    A failing step with an ``onError`` rule continues there instead of failing the attempt."""
-    steps, runs, seen, key = plan["steps"], [], set(), start
-    while key in steps and key not in seen:
-        seen.add(key)
-        step = steps[key]
-        if key in cached and not step["repeatOnRetry"]:
-            runs.append(_Run(key, 0.0, True, from_cache=True))
-        elif fails(key):
-            runs.append(_Run(key, STEP_SECONDS, False))
-            if step["rules"].get("onError"):
-                key = step["rules"]["onError"]
-                continue
-            return runs, key
-        else:
-            runs.append(_Run(key, STEP_SECONDS, True, parks=step["async"]))
-        if step["final"]:
-            break
-        key = step["next"]
-    return runs, None
-
-
-def _walk(ev: Mapping[str, Any], held: list[tuple[float, float | None]], h: float) -> EventStatus:
-    """The event at ``h``, ignoring a cancel: walks its attempts until it reaches ``h``."""
-    plan, steps = ev["plan"], ev["plan"]["steps"]
-    resumes = sorted(ev.get("resumes") or [], key=lambda r: r[0])
-    used, cached, results = 0, set(), []
-    # What the answer carries besides the status; updated as the walk goes.
-    facts: dict[str, Any] = {"attempt": 1, "date": float(ev["due"]), "since": float(ev["created"])}
-
-    def at(status: str, **changes: Any) -> EventStatus:
-        return EventStatus(status, **{**facts, "results": tuple(results), **changes})
-
-    if ev.get("manual"):
-        return at("ONHOLD")
-    while True:
-        attempt = facts["attempt"]
-        queued = _release(max(facts["date"], facts["since"]), held)
-        if queued is None or queued > h:
-            return at("PENDING")
-        start = _after(queued, QUEUE_SECONDS, held)
-        if start is None or start > h:
-            return at("QUEUED", since=queued, queued_at=queued)
-        facts.update(queued_at=queued, executed_at=start, since=start)
-        results, clock = [], start
-        runs, failed = _route(plan, plan["initialStep"], _fails(ev, attempt), cached)
-        for run in runs:
-            if clock + run.seconds > h:
-                return at("EXECUTING", last_step=run.step)
-            clock += run.seconds
-            results.append(_result(run, attempt))
-            facts["last_step"] = run.step
-            if not run.parks:
-                continue
-            facts["parked"] = True
-            if used >= len(resumes) or resumes[used][0] > h:
-                return at("PAUSED", since=clock)
-            resumed_at, body = max(float(resumes[used][0]), clock), resumes[used][1]
-            used += 1
-            if body is not None:
-                facts["cached_results"] = tuple(results)
-                results[-1] = replace(results[-1], data=body, after_resume_data=results[-1].data)
-            restart = _after(resumed_at, QUEUE_SECONDS, held)
-            if restart is None or restart > h:
-                return at("QUEUED", since=resumed_at, queued_at=resumed_at)
-            clock = restart
-        if failed is None:
-            return at("PROCESSED", since=clock, finished_at=clock)
-        retry = steps[failed]["retry"] or plan["retry"]
-        left = retry is not None and attempt < 1 + int(retry.get("times") or 0)
-        pause = bool(retry and retry.get("pauseBeforeCancel"))
-        hook = steps[failed]["rules"].get("onBeforeRetry" if left else "onBeforePause" if pause else "")
-        for run in _route(plan, hook, lambda _key: False, set())[0] if hook else ():
-            if clock + run.seconds > h:
-                return at("EXECUTING", last_step=run.step)
-            clock += run.seconds
-            results.append(_result(replace(run, parks=False), attempt))
-            facts["last_step"] = run.step
-        facts["error"] = f"Step {failed} failed (attempt {attempt})"
-        if not left:
-            effect = None if retry is None else "pause" if pause else "cancel"
-            return at("FAILED", since=clock, finished_at=clock, effect=effect)
-        cached |= {r.step for r in results if r.success}
-        date = _retry_date(clock, retry, attempt, plan.get("timezone"))
-        facts.update(attempt=attempt + 1, date=date, since=clock, queued_at=None, executed_at=None)
-
-
-def _result(run: _Run, attempt: int) -> StepResult:
-    if not run.success:
-        return StepResult(run.step, False, message=f"Mock failure of step {run.step} (attempt {attempt})")
-    data = {"status": "PENDING"} if run.parks else {"status": "OK"}
-    return StepResult(run.step, True, from_cache=run.from_cache, asynchronous=run.parks, data=data)
+class Table:
+    lifecycle: Lifecycle
+    slots: tuple[Slot, ...]          # one per run step of the lifecycle
+    hooks: tuple[str, ...]           # the step keys of the failure path (onBeforePause)
+    failures: tuple[int | None, ...]  # per attempt, the slot where it fails
+    retry: Mapping[str, Any] | None  # the retryConfig in force
 
 
 def _fails(ev: Mapping[str, Any], attempt: int) -> Callable[[str], bool]:
@@ -318,55 +209,153 @@ def _fails(ev: Mapping[str, Any], attempt: int) -> Callable[[str], bool]:
     return fails
 
 
-def _retry_date(failed_at: float, retry: Mapping[str, Any], attempt: int, timezone: str | None) -> float:
-    """When retry number ``attempt`` runs: ``retryStrategy[attempt - 1]`` if listed, else ``retryAfter``."""
-    periods = retry.get("retryStrategy") or []
-    delay = periods[attempt - 1] if attempt - 1 < len(periods) else retry.get("retryAfter")
-    if not delay:
-        return failed_at
-    try:
-        return add_delay(moment(failed_at), delay, tz=zone(timezone)).timestamp()
-    except ScheduleError:
-        return failed_at
-
-
-# -- interval arithmetic ------------------------------------------------------------------------------
-def _merge(intervals: Sequence[Interval]) -> list[tuple[float, float | None]]:
-    merged: list[tuple[float, float | None]] = []
-    for start, end in sorted(((float(s), e) for s, e in intervals if s is not None), key=lambda i: i[0]):
-        if end is not None and end <= start:
+def _route(plan: Mapping[str, Any], start: str | None, fails: Callable[[str], bool]) -> list[str]:
+    """The step keys a run takes from ``start``: ``nextStep`` until a final step, except that a
+    failing step with an ``onError`` rule continues there (a failing step without one ends the
+    attempt where it is, which the lifecycle's failure point says)."""
+    steps, keys, seen, key = plan["steps"], [], set(), start
+    while key in steps and key not in seen:
+        seen.add(key)
+        keys.append(key)
+        step = steps[key]
+        if step["rules"].get("onError") and fails(key):
+            key = step["rules"]["onError"]
             continue
-        if merged and (merged[-1][1] is None or start <= merged[-1][1]):
-            last_start, last_end = merged[-1]
-            merged[-1] = (last_start, None if end is None or last_end is None else max(last_end, end))
-        else:
-            merged.append((start, end))
-    return merged
-
-
-def _release(t: float, held: list[tuple[float, float | None]]) -> float | None:
-    """The first instant at or after ``t`` outside every hold (None: never)."""
-    for start, end in held:
-        if start <= t and (end is None or t < end):
-            if end is None:
-                return None
-            t = end
-    return t
-
-
-def _after(t: float, seconds: float, held: list[tuple[float, float | None]]) -> float | None:
-    """When ``seconds`` of un-held time have passed since ``t`` (None: never)."""
-    begin = _release(t, held)
-    if begin is None:
-        return None
-    left = seconds
-    for start, end in held:
-        if start < begin:
-            continue
-        if begin + left <= start:
+        if step["final"]:
             break
-        left -= start - begin
-        if end is None:
-            return None
-        begin = end
-    return begin + left
+        key = step["next"]
+    return keys
+
+
+def table(ev: Mapping[str, Any]) -> Table:
+    """The lifecycle of one event: PENDING until its date, QUEUED, then each step of its route
+    EXECUTING (a job that started finishes: not pausable), an asynchronous step PAUSED until
+    resumed and QUEUED again. The route is the first attempt's (an ``onError`` rule taken there is
+    taken by every attempt); a retry reruns it from the start."""
+    plan = ev["plan"]
+    keys = _route(plan, plan["initialStep"], _fails(ev, 1))
+    slots, steps = [Slot("pending"), Slot("queued")], [Step("PENDING", 0), Step("QUEUED", QUEUE_SECONDS)]
+    for key in keys:
+        slots.append(Slot("step", key))
+        steps.append(Step("EXECUTING", STEP_SECONDS, pausable=False))
+        if plan["steps"][key]["async"]:
+            slots += [Slot("wait", key), Slot("queued", key)]
+            steps += [Step("PAUSED", 0, waits=True, pausable=False), Step("QUEUED", QUEUE_SECONDS)]
+    hard = [k for k in keys if not plan["steps"][k]["rules"].get("onError")]
+    failed = next((k for k in hard if _fails(ev, 1)(k)), None)
+    # Retries follow the first attempt's failing step (its retryConfig, else the task's).
+    retry_config = (plan["steps"][failed]["retry"] or plan["retry"]) if failed else None
+    attempts, retry = 1, None
+    if retry_config is not None:
+        attempts = 1 + min(int(retry_config.get("times") or 0), MAX_RETRIES)
+        # The n-th retry waits retryStrategy[n - 1] when listed, else retryAfter (the list's last wait repeats).
+        tz, due = zone(plan.get("timezone")), float(ev["due"])
+        periods = (retry_config.get("retryStrategy") or [])[:attempts - 1]
+        waits = [duration(delay, at=due, tz=tz) for delay in [*periods, retry_config.get("retryAfter")]]
+        retry = Retry(times=attempts, seconds=waits, state="PENDING")
+    failures = []
+    for n in range(1, attempts + 1):
+        fails = _fails(ev, n)
+        key = next((k for k in hard if fails(k)), None)
+        failures.append(None if key is None else slots.index(Slot("step", key)))
+    hooks: list[str] = []
+    if failed and retry_config and retry_config.get("pauseBeforeCancel"):
+        hook = plan["steps"][failed]["rules"].get("onBeforePause")
+        hooks = _route(plan, hook, lambda _key: False) if hook else []
+    lifecycle = Lifecycle(steps=steps, before="PENDING", done="PROCESSED", failed="FAILED", cancelled="CANCELED",
+                          failure_path=[Step("EXECUTING", STEP_SECONDS, pausable=False) for _ in hooks], retry=retry)
+    return Table(lifecycle, tuple(slots), tuple(hooks), tuple(failures), retry_config)
+
+
+def history(ev: Mapping[str, Any], held: Sequence[Interval], tab: Table) -> History:
+    """The event's record and the holds over it as a lifecycle history: each hold a pause and its
+    resume (holds nest), each resume of the event a release, a cancel a cancel."""
+    events: list[tuple[str, float]] = []
+    for start, end in held:
+        if start is None or (end is not None and end <= start):
+            continue
+        events.append((PAUSE, float(start)))
+        if end is not None:
+            events.append((RESUME, float(end)))
+    events += [(RELEASE, float(at)) for at, _body in ev.get("resumes") or []]
+    if ev.get("canceledAt") is not None:
+        events.append((CANCEL, float(ev["canceledAt"])))
+    return History(start=float(ev["due"]), created=float(ev["created"]), events=events, failures=list(tab.failures))
+
+
+# -- the state at time t ------------------------------------------------------------------------------
+def event_state(event: Mapping[str, Any], held: Sequence[Interval], t: float) -> EventStatus:
+    """The event at virtual time ``t``."""
+    due, created, cancel = float(event["due"]), float(event["created"]), event.get("canceledAt")
+    if event.get("manual"):  # never queued by itself (no documented trigger): ONHOLD until cancelled
+        if cancel is not None and cancel <= t:
+            return EventStatus("CANCELED", 1, due, cancel, finished_at=cancel)
+        return EventStatus("ONHOLD", 1, due, created)
+    tab = table(event)
+    status, moves = tab.lifecycle.timeline(history(event, held, tab), t)
+    retrying = status.phase == "retry"
+    attempt = status.attempt + 1 if retrying else status.attempt
+    # Until an attempt runs its first step, the answer still shows the previous attempt's results.
+    ran = {m.attempt for m in moves if m.phase != "run" or tab.slots[m.step].kind == "step"}
+    shown = status.attempt if status.attempt in ran or status.attempt == 1 else status.attempt - 1
+    results, cached, last_step, queued_at, executed_at, parked = _read(event, tab, moves, shown)
+    if retrying or shown != status.attempt:
+        queued_at = executed_at = None
+    failed = [m.attempt for m in moves if m.phase == "retry"] + ([status.attempt] if status.outcome == FAILED else [])
+    error = None
+    if failed:
+        key = tab.slots[tab.failures[failed[-1] - 1]].key
+        error = f"Step {key} failed (attempt {failed[-1]})"
+    date = due
+    if attempt > 1:
+        waited = next(m for m in moves if m.phase == "retry" and m.attempt == attempt - 1)
+        date = waited.at + tab.lifecycle.retry.wait(attempt - 1)
+    effect = None
+    if status.outcome == FAILED and tab.retry is not None:
+        effect = "pause" if tab.retry.get("pauseBeforeCancel") else "cancel"
+    return EventStatus(status.state, attempt, date, status.since, last_step=last_step, results=results,
+                       cached_results=cached, queued_at=queued_at, executed_at=executed_at,
+                       finished_at=status.finished_at, error=error, effect=effect, parked=parked)
+
+
+def _read(event: Mapping[str, Any], tab: Table, moves: list[Transition], attempt: int):
+    """What the timeline says about ``attempt``: its step results (with resume bodies applied), the
+    results before the last resume with a body, the last step, when it was queued and started,
+    and whether an asynchronous step was reached."""
+    plan, resumes = event["plan"], event.get("resumes") or []
+    fails = _fails(event, attempt)
+    succeeded_before = {tab.slots[m.step].key for i, m in enumerate(moves)
+                        if m.attempt < attempt and m.phase == "run" and tab.slots[m.step].kind == "step"
+                        and i + 1 < len(moves) and not _fails(event, m.attempt)(tab.slots[m.step].key)}
+    results: list[StepResult] = []
+    cached: tuple[StepResult, ...] | None = None
+    last_step = queued_at = executed_at = None
+    waits = 0
+    for i, move in enumerate(moves):
+        slot = tab.slots[move.step] if move.phase == "run" else None
+        if slot is not None and slot.kind == "wait":
+            waits += 1
+            body = resumes[waits - 1][1] if waits - 1 < len(resumes) else None
+            if move.attempt == attempt and i + 1 < len(moves) and body is not None and results:
+                cached = tuple(results)
+                results[-1] = replace(results[-1], data=body, after_resume_data=results[-1].data)
+        if move.attempt != attempt:
+            continue
+        key = slot.key if slot is not None and slot.kind == "step" else None
+        if move.phase == "failure":
+            key = tab.hooks[move.step]
+        if slot is not None and slot.kind == "queued" and queued_at is None:
+            queued_at = move.at
+        if key is None:
+            continue
+        executed_at = move.at if executed_at is None else executed_at
+        last_step = key
+        if i + 1 < len(moves):   # the step has run its time
+            ok = move.phase == "failure" or not fails(key)
+            asynchronous = move.phase == "run" and plan["steps"][key]["async"]
+            from_cache = ok and key in succeeded_before and not plan["steps"][key]["repeatOnRetry"]
+            data = ({"status": "PENDING"} if asynchronous else {"status": "OK"}) if ok else None
+            results.append(StepResult(key, ok, from_cache=from_cache, asynchronous=asynchronous and ok, data=data,
+                                      message=None if ok else f"Mock failure of step {key} (attempt {attempt})"))
+    parked = any(m.phase == "run" and tab.slots[m.step].kind == "wait" for m in moves)
+    return tuple(results), cached, last_step, queued_at, executed_at, parked

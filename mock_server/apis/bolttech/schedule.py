@@ -115,6 +115,17 @@ def add_delay(
         raise ScheduleError(str(exc)) from exc
 
 
+def duration(delay: Mapping[str, Any] | None, *, at: float, tz: tzinfo = UTC) -> float:
+    """How many seconds ``delay`` lasts when counted from unix time ``at`` (0 when absent or when
+    the date cannot be represented)."""
+    if not delay:
+        return 0.0
+    try:
+        return max(0.0, add_delay(moment(at), delay, tz=tz).timestamp() - at)
+    except ScheduleError:
+        return 0.0
+
+
 def first_main_date(
     start: datetime, schedule: Mapping[str, Any], attributes: Mapping[str, Any] | None = None, *, tz: tzinfo = UTC
 ) -> datetime:
@@ -173,7 +184,7 @@ def iso(t: float) -> str:
     """Unix seconds as JavaScript's ``toISOString()``: UTC, milliseconds, ``Z``."""
     ms = round(t * 1000)
     dt = datetime.fromtimestamp(ms // 1000, UTC)
-    return f"{dt:%Y-%m-%dT%H:%M:%S}.{ms % 1000:03d}Z"
+    return f"{dt.year:04d}-{dt:%m-%dT%H:%M:%S}.{ms % 1000:03d}Z"   # %Y does not pad years < 1000
 
 
 def moment(t: float) -> datetime:
