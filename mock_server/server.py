@@ -37,6 +37,5 @@ def run(config: ServeConfig, log_level: str = "warning") -> int:
     try:
         server.run()
     finally:
-        rt.save_clock()
         rt.store.close()
     return 0 if server.started else 1

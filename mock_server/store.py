@@ -12,6 +12,7 @@ import json
 import re
 import sqlite3
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -95,6 +96,11 @@ class Store(ABC):
                 return False
             fill()
             return True
+
+    def wall_time(self) -> float:
+        """Wall-clock time in unix seconds, as every process using this store sees it: the
+        virtual clock (``clock.py``) is anchored to it. This machine's, unless the store says."""
+        return time.time()
 
     def close(self) -> None:  # noqa: B027 - optional hook
         pass
