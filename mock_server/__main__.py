@@ -1,4 +1,4 @@
-"""The ``mock-server`` command line: ``merge`` and ``serve``."""
+"""The ``mock-server`` command line: ``merge``, ``serve``, ``cluster`` and ``bench``."""
 
 from __future__ import annotations
 
@@ -42,6 +42,23 @@ def _bench(args: argparse.Namespace) -> int:
     from bench import loopback
 
     return loopback.main(requests=args.requests, clients=args.clients, state=args.state)
+
+
+def _cluster(args: argparse.Namespace) -> int:
+    from mock_server import cluster
+
+    serve_args = args.serve_args[1:] if args.serve_args[:1] == ["--"] else args.serve_args
+    return cluster.main(args.ports, serve_args, server=args.redis_server)
+
+
+def _ports(text: str) -> list[int]:
+    try:
+        ports = [int(p) for p in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError("comma-separated port numbers, e.g. 8001,8002") from None
+    if not ports or any(not 0 < p < 65536 for p in ports) or len(set(ports)) != len(ports):
+        raise argparse.ArgumentTypeError("distinct port numbers from 1 to 65535")
+    return ports
 
 
 def _positive(text: str) -> float:
@@ -88,6 +105,16 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also load vendor profiles (*.py exporting `vendor`) from DIR; repeatable")
     serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(func=_serve)
+
+    cluster = sub.add_parser("cluster", help="a private redis-server and replicas of the mock sharing it "
+                             "(Ctrl-C stops all)")
+    cluster.add_argument("--ports", type=_ports, default=[8001, 8002], metavar="P1,P2,...",
+                         help="one replica per port (default: 8001,8002)")
+    cluster.add_argument("--redis-server", default="redis-server", metavar="PATH",
+                         help="the redis-server executable (default: %(default)s)")
+    cluster.add_argument("serve_args", nargs=argparse.REMAINDER, metavar="-- SERVE_FLAGS",
+                         help="flags for every replica's `serve`, after `--` (e.g. -- --frozen-clock)")
+    cluster.set_defaults(func=_cluster)
 
     bench = sub.add_parser("bench", help="measure a real server on loopback (req/s and latency per scenario)")
     bench.add_argument("--requests", type=int, default=1000, help="requests per scenario (default: %(default)s)")
