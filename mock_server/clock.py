@@ -18,6 +18,7 @@ from typing import Any
 from mock_server.store import MemoryStore, Store
 
 META_KEY = "clock"
+_NUMBER = (int, float)  # as JSON decodes numbers (a bool is not one)
 
 
 @dataclass(frozen=True)
@@ -49,9 +50,8 @@ class ClockState:
             return None
         now, scale, frozen = value.get("now"), value.get("scale", 1.0), value.get("frozen", False)
         anchor = value.get("wall", wall)
-        numbers = (now, scale, anchor)
-        if not all(isinstance(n, int | float) and not isinstance(n, bool) for n in numbers) \
-                or not isinstance(frozen, bool) or scale <= 0:
+        if type(now) not in _NUMBER or type(scale) not in _NUMBER or type(anchor) not in _NUMBER \
+                or type(frozen) is not bool or scale <= 0:
             return None
         return cls(float(now), frozen, float(scale), float(anchor))
 
@@ -68,6 +68,7 @@ class VirtualClock:
             raise ValueError("time scale must be > 0")
         self._store = MemoryStore() if store is None else store
         self._wall = wall or self._store.wall_time
+        self._parsed: tuple[Any, ClockState | None] | None = None
         anchor = self._wall()
         # What this clock runs as should the store lose its state (a wiped Redis): never written over one.
         self._initial = ClockState(anchor if start is None else float(start), frozen, float(scale), anchor)
@@ -76,7 +77,13 @@ class VirtualClock:
                 self._store.set_meta(META_KEY, self._initial.to_json())
 
     def _stored(self) -> ClockState | None:
-        return ClockState.from_json(self._store.get_meta(META_KEY))
+        value = self._store.get_meta(META_KEY)
+        last = self._parsed
+        if last is not None and last[0] == value:  # read on every call, parsed only when it changed
+            return last[1]
+        state = ClockState.from_json(value)
+        self._parsed = (value, state)
+        return state
 
     def state(self) -> ClockState:
         return self._stored() or self._initial
