@@ -41,7 +41,8 @@ def _state_arg(value: str | None) -> str | Path | None:
 def _bench(args: argparse.Namespace) -> int:
     from bench import loopback
 
-    return loopback.main(requests=args.requests, clients=args.clients, state=args.state)
+    return loopback.main(requests=args.requests, clients=args.clients, state=args.state,
+                         replicas=not args.no_replicas)
 
 
 def _cluster(args: argparse.Namespace) -> int:
@@ -120,6 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--requests", type=int, default=1000, help="requests per scenario (default: %(default)s)")
     bench.add_argument("--clients", type=int, default=4, help="concurrent clients (default: %(default)s)")
     bench.add_argument("--state", metavar="FILE", help="benchmark with a SQLite state file instead of memory")
+    bench.add_argument("--no-replicas", action="store_true",
+                       help="skip the rows of two replicas on Redis against one server on SQLite")
     bench.set_defaults(func=_bench)
     return parser
 
