@@ -10,6 +10,7 @@ import uvicorn
 from mock_server.app import MockApp
 from mock_server.merge import MergeError
 from mock_server.runtime import Runtime, ServeConfig
+from mock_server.store import StoreError
 
 
 class _Server(uvicorn.Server):
@@ -28,7 +29,7 @@ def run(config: ServeConfig, log_level: str = "warning") -> int:
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     try:
         rt = Runtime(config)
-    except (MergeError, OSError) as exc:
+    except (MergeError, OSError, StoreError) as exc:
         print(f"mock-server: cannot serve: {exc}", file=sys.stderr)
         return 2
     # A stop waits for in-flight requests, but never more than a few seconds for a stuck client.

@@ -5,6 +5,8 @@ i3D API. Whatever replica answers, a client sees one mock: one set of tasks and 
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -12,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+
+from mock_server import PROJECT_ROOT
 
 from .conftest import CLOCK_START, Server, start_server
 
@@ -225,3 +229,12 @@ def test_killing_one_replica_with_sigkill_loses_no_acknowledged_write(store_url:
     finally:
         victim.kill()
         survivor.kill()
+
+
+def test_serving_on_an_unreachable_redis_exits_2_with_one_masked_line():
+    result = subprocess.run([sys.executable, "-m", "mock_server", "serve", "--port", "0",
+                             "--state", "redis://:hunter2@127.0.0.1:1/0"],
+                            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("mock-server: cannot serve: cannot use redis://:***@127.0.0.1:1/0"), result.stderr
+    assert "Traceback" not in result.stderr and "hunter2" not in result.stderr
