@@ -36,7 +36,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
 
-from mock_server.store import Store, StoreError
+from mock_server._store import Store, StoreError
 
 PASSWORD_ENV = "MOCK_REDIS_PASSWORD"
 _OWN_PARAMS = ("prefix", "lock_ttl", "lock_timeout")
