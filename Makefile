@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install redis merge check-spec test lint serve bench clean
+.PHONY: install redis merge check-spec test lint serve serve-cluster bench clean
 
 install: $(STAMP)
 
@@ -41,6 +41,11 @@ lint: install
 
 serve: install
 	$(BIN)/python -m mock_server serve $(SERVE_ARGS)
+
+# A private redis-server (temporary directory, free loopback port) and one replica per port sharing it.
+CLUSTER_PORTS ?= 8001,8002
+serve-cluster: install redis
+	$(BIN)/python -m mock_server cluster --ports $(CLUSTER_PORTS) -- $(SERVE_ARGS)
 
 bench: install
 	$(BIN)/python -m mock_server bench $(BENCH_ARGS)

@@ -2,7 +2,8 @@
 
 Starts ``mock-server serve`` in a subprocess (frozen clock, fixed seed), warms it up, then runs
 each scenario with a fixed number of requests over a few concurrent keep-alive clients, and
-prints a Markdown table. Bounded in count and time; talks to 127.0.0.1 only.
+prints a Markdown table; then the replicas rows (``bench/replicas.py``). Bounded in count and
+time; talks to 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -65,12 +66,14 @@ def _start(args: list[str]) -> tuple[subprocess.Popen, str]:
     raise SystemExit("bench: the server did not start")
 
 
-def _run(url: str, scenario: Scenario, requests: int, clients: int) -> dict:
+def _run(url: str | list[str], scenario: Scenario, requests: int, clients: int) -> dict:
+    """``clients`` keep-alive clients (spread over the servers when ``url`` lists several)."""
+    urls = [url] if isinstance(url, str) else url
     latencies: list[float] = []
     lock = threading.Lock()
 
     def worker(offset: int) -> None:
-        with httpx.Client(base_url=url, timeout=30) as client:
+        with httpx.Client(base_url=urls[offset % len(urls)], timeout=30) as client:
             for i in range(offset, requests, clients):
                 started = time.perf_counter()
                 response = scenario.request(client, i)
@@ -89,7 +92,7 @@ def _run(url: str, scenario: Scenario, requests: int, clients: int) -> dict:
             "p99": ms[int(len(ms) * 0.99) - 1]}
 
 
-def main(requests: int = 1000, clients: int = 4, state: str | None = None) -> int:
+def main(requests: int = 1000, clients: int = 4, state: str | None = None, replicas: bool = True) -> int:
     args = ["--state", state] if state else []
     proc, url = _start(args)
     try:
@@ -104,4 +107,8 @@ def main(requests: int = 1000, clients: int = 4, state: str | None = None) -> in
     finally:
         proc.kill()
         proc.wait()
+    if replicas:
+        from bench import replicas as replica_rows
+
+        return replica_rows.main(requests, clients)
     return 0

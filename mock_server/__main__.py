@@ -1,4 +1,4 @@
-"""The ``mock-server`` command line: ``merge``, ``serve``, ``lint`` and ``bench``."""
+"""The ``mock-server`` command line: ``merge``, ``serve``, ``lint``, ``cluster`` and ``bench``."""
 
 from __future__ import annotations
 
@@ -68,13 +68,31 @@ def _bench(args: argparse.Namespace) -> int:
     if args.quick:
         from bench import loopback
 
-        return loopback.main(requests=args.requests, clients=args.clients, state=args.state)
+        return loopback.main(requests=args.requests, clients=args.clients, state=args.state,
+                             replicas=not args.no_replicas)
     from bench import sidebyside
 
     return sidebyside.main(duration=args.duration, runs=args.runs,
                            connections=tuple(int(c) for c in args.connections.split(",")),
                            skip_prism=args.no_prism, scales=tuple(int(s) for s in args.scales.split(",") if s),
                            pin=not args.no_pin)
+
+
+def _cluster(args: argparse.Namespace) -> int:
+    from mock_server import cluster
+
+    serve_args = args.serve_args[1:] if args.serve_args[:1] == ["--"] else args.serve_args
+    return cluster.main(args.ports, serve_args, server=args.redis_server)
+
+
+def _ports(text: str) -> list[int]:
+    try:
+        ports = [int(p) for p in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError("comma-separated port numbers, e.g. 8001,8002") from None
+    if not ports or any(not 0 < p < 65536 for p in ports) or len(set(ports)) != len(ports):
+        raise argparse.ArgumentTypeError("distinct port numbers from 1 to 65535")
+    return ports
 
 
 def _positive(text: str) -> float:
@@ -143,6 +161,16 @@ def build_parser() -> argparse.ArgumentParser:
     lint.add_argument("spec", nargs="+", metavar="SPEC", help="OpenAPI 3.0/3.1 document(s), as given to serve --spec")
     lint.set_defaults(func=_lint)
 
+    cluster = sub.add_parser("cluster", help="a private redis-server and replicas of the mock sharing it "
+                             "(Ctrl-C stops all)")
+    cluster.add_argument("--ports", type=_ports, default=[8001, 8002], metavar="P1,P2,...",
+                         help="one replica per port (default: 8001,8002)")
+    cluster.add_argument("--redis-server", default="redis-server", metavar="PATH",
+                         help="the redis-server executable (default: %(default)s)")
+    cluster.add_argument("serve_args", nargs=argparse.REMAINDER, metavar="-- SERVE_FLAGS",
+                         help="flags for every replica's `serve`, after `--` (e.g. -- --frozen-clock)")
+    cluster.set_defaults(func=_cluster)
+
     bench = sub.add_parser("bench", help="the mock beside Prism, Connexion's mock and the stack's ceiling (wrk)")
     bench.add_argument("--duration", type=float, default=10, help="seconds per measured run (default: %(default)s)")
     bench.add_argument("--runs", type=int, default=2, help="measured runs per cell (default: %(default)s)")
@@ -157,6 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="--quick: requests per scenario (default: %(default)s)")
     bench.add_argument("--clients", type=int, default=4, help="--quick: concurrent clients (default: %(default)s)")
     bench.add_argument("--state", metavar="FILE", help="--quick: a SQLite state file instead of memory")
+    bench.add_argument("--no-replicas", action="store_true",
+                       help="--quick: skip the rows of two replicas on Redis against one server on SQLite")
     bench.set_defaults(func=_bench)
     return parser
 

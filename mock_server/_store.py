@@ -4,6 +4,7 @@ implementation module can import it without importing the others."""
 from __future__ import annotations
 
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -91,6 +92,11 @@ class Store(ABC):
         (compared for equality only); None when the store cannot tell cheaply. Replies computed
         from the store may be reused while it stays the same."""
         return None
+
+    def wall_time(self) -> float:
+        """Wall-clock time in unix seconds, as every process using this store sees it: the
+        virtual clock (``clock.py``) is anchored to it. This machine's, unless the store says."""
+        return time.time()
 
     def close(self) -> None:  # noqa: B027 - optional hook
         pass

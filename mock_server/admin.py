@@ -17,10 +17,6 @@ def create_app(rt: Runtime) -> AsyncApp:
     def clock() -> dict:
         return rt.clock.snapshot()
 
-    def saved(result: Any) -> Any:
-        rt.save_clock()
-        return result
-
     async def body() -> Any:
         return await cx_request.json()
 
@@ -31,21 +27,18 @@ def create_app(rt: Runtime) -> AsyncApp:
         "reset": lambda: (rt.reset(), rt.journal.clear(), {"message": "state reset to the seeded fixtures"})[-1],
         "get_state": lambda: rt.store.export(),
         "get_clock": clock,
-        "freeze_clock": lambda: saved((rt.clock.freeze(), clock())[-1]),
-        "unfreeze_clock": lambda: saved((rt.clock.unfreeze(), clock())[-1]),
+        "freeze_clock": lambda: (rt.clock.freeze(), clock())[-1],
+        "unfreeze_clock": lambda: (rt.clock.unfreeze(), clock())[-1],
         "get_requests": lambda limit=None, operationId=None: rt.journal.entries(limit, operationId),
     }
 
     async def put_state() -> dict:
-        snapshot = await body()
-        rt.store.load(snapshot)
-        if isinstance(snapshot.get("meta", {}).get("clock"), dict):
-            rt.restore_clock(snapshot["meta"]["clock"])
+        rt.load(await body())
         return {"message": "state imported"}
 
     async def advance_clock() -> dict:
         rt.clock.advance(float((await body())["seconds"]))
-        return saved(clock())
+        return clock()
 
     handlers.update({"put_state": put_state, "advance_clock": advance_clock})
     app = AsyncApp(__name__)

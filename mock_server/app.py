@@ -558,6 +558,8 @@ class Dispatch:
                       body=_request_body(headers.get("content-type", ""), state.body, state.parsed),
                       caller=state.caller, raw=state.raw, services=rt.services(op.api),
                       query_lists={k: query.getlist(k) for k in query})
+        # Store calls are synchronous: on Redis this event loop waits out each round trip, under
+        # the store-wide lock (README: Running several replicas).
         with rt.store.transaction():
             for rule in vendor.rules(op.id) if vendor else ():
                 rule(ctx)

@@ -1,63 +1,116 @@
 """The virtual clock: follows wall time (scaled), or is frozen and advanced by hand.
 
-Domain lifecycles are computed from ``now()`` on every read; nothing sleeps, so a test that
-freezes and advances the clock sees exact, repeatable states.
+Its whole state is four numbers kept in the store's meta ``clock``: virtual time ``now`` at wall
+time ``wall``, ``frozen`` and ``scale``. ``now()`` reads them on every call (nothing is cached);
+freeze, unfreeze and advance re-anchor them in one store transaction, against the store's own
+wall clock (``Store.wall_time()``: the Redis server's ``TIME`` for Redis). So every replica on one
+shared store runs one clock, whichever of them moves it, and a server restarted on its state file
+continues the clock it left. Domain lifecycles are computed from ``now()`` on every read; nothing
+sleeps, so a test that freezes and advances the clock sees exact, repeatable states.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from mock_server.store import MemoryStore, Store
+
+META_KEY = "clock"
+_NUMBER = (int, float)  # as JSON decodes numbers (a bool is not one)
+
+
+@dataclass(frozen=True)
+class ClockState:
+    """Virtual time ``now`` at wall time ``wall``; it runs at ``scale`` unless ``frozen``."""
+
+    now: float
+    frozen: bool
+    scale: float
+    wall: float
+
+    def at(self, wall: float) -> float:
+        """Virtual time at wall time ``wall`` (never before ``now``: a lagging wall clock waits)."""
+        if self.frozen:
+            return self.now
+        return self.now + max(0.0, wall - self.wall) * self.scale
+
+    def moved(self, wall: float, *, by: float = 0.0, frozen: bool | None = None) -> ClockState:
+        """The same clock re-anchored at ``wall`` (moved on by ``by``, frozen or not as asked)."""
+        return replace(self, now=self.at(wall) + by, wall=wall, frozen=self.frozen if frozen is None else frozen)
+
+    def to_json(self) -> dict:
+        return {"now": self.now, "frozen": self.frozen, "scale": self.scale, "wall": self.wall}
+
+    @classmethod
+    def from_json(cls, value: Any, wall: float | None = None) -> ClockState | None:
+        """A state from ``to_json`` (``wall`` stands in when it has none); None if it is not one."""
+        if not isinstance(value, dict):
+            return None
+        now, scale, frozen = value.get("now"), value.get("scale", 1.0), value.get("frozen", False)
+        anchor = value.get("wall", wall)
+        if type(now) not in _NUMBER or type(scale) not in _NUMBER or type(anchor) not in _NUMBER \
+                or type(frozen) is not bool or scale <= 0:
+            return None
+        return cls(float(now), frozen, float(scale), float(anchor))
 
 
 class VirtualClock:
-    def __init__(self, *, start: float | None = None, scale: float = 1.0, frozen: bool = False,
-                 wall: Callable[[], float] = time.time) -> None:
+    """``VirtualClock(store, start=..., scale=..., frozen=...)``: the clock whose state is
+    ``store``'s (a private in-memory store when none is given). The arguments apply only when the
+    store holds no clock yet; otherwise the stored one runs on. ``wall`` replaces the store's wall
+    clock (tests)."""
+
+    def __init__(self, store: Store | None = None, *, start: float | None = None, scale: float = 1.0,
+                 frozen: bool = False, wall: Callable[[], float] | None = None) -> None:
         if scale <= 0:
             raise ValueError("time scale must be > 0")
-        self._wall = wall
-        self._lock = threading.Lock()
-        self._anchor_wall = wall()
-        self._anchor_virtual = self._anchor_wall if start is None else float(start)
-        self._scale = float(scale)
-        self._frozen = frozen
+        self._store = MemoryStore() if store is None else store
+        self._wall = wall or self._store.wall_time
+        self._parsed: tuple[Any, ClockState | None] | None = None
+        anchor = self._wall()
+        # What this clock runs as should the store lose its state (a wiped Redis): never written over one.
+        self._initial = ClockState(anchor if start is None else float(start), frozen, float(scale), anchor)
+        with self._store.transaction():
+            if self._stored() is None:
+                self._store.set_meta(META_KEY, self._initial.to_json())
 
-    def _now_locked(self) -> float:
-        if self._frozen:
-            return self._anchor_virtual
-        return self._anchor_virtual + (self._wall() - self._anchor_wall) * self._scale
+    def _stored(self) -> ClockState | None:
+        value = self._store.get_meta(META_KEY)
+        last = self._parsed
+        if last is not None and last[0] == value:  # read on every call, parsed only when it changed
+            return last[1]
+        state = ClockState.from_json(value)
+        self._parsed = (value, state)
+        return state
+
+    def state(self) -> ClockState:
+        return self._stored() or self._initial
+
+    def _now(self, state: ClockState) -> float:
+        return state.now if state.frozen else state.at(self._wall())  # a frozen clock needs no wall time
 
     def now(self) -> float:
-        with self._lock:
-            return self._now_locked()
+        return self._now(self.state())
 
-    def _reanchor(self, virtual: float) -> None:
-        self._anchor_wall, self._anchor_virtual = self._wall(), virtual
+    def _move(self, *, by: float = 0.0, frozen: bool | None = None) -> ClockState:
+        with self._store.transaction():  # read and re-anchor under the store's lock: no change is lost
+            state = self.state().moved(self._wall(), by=by, frozen=frozen)
+            self._store.set_meta(META_KEY, state.to_json())
+        return state
 
     def freeze(self) -> None:
-        with self._lock:
-            self._reanchor(self._now_locked())
-            self._frozen = True
+        self._move(frozen=True)
 
     def unfreeze(self) -> None:
-        with self._lock:
-            self._reanchor(self._now_locked())
-            self._frozen = False
+        self._move(frozen=False)
 
     def advance(self, seconds: float) -> float:
         if seconds < 0:
             raise ValueError("the clock only moves forward")
-        with self._lock:
-            self._reanchor(self._now_locked() + seconds)
-            return self._anchor_virtual
+        return self._move(by=seconds).now
 
     def snapshot(self) -> dict:
-        with self._lock:
-            return {"now": self._now_locked(), "frozen": self._frozen, "scale": self._scale}
-
-    def restore(self, snapshot: dict) -> None:
-        with self._lock:
-            self._reanchor(float(snapshot["now"]))
-            self._frozen = bool(snapshot.get("frozen", self._frozen))
-            self._scale = float(snapshot.get("scale", self._scale))
+        state = self.state()
+        return {"now": self._now(state), "frozen": state.frozen, "scale": state.scale}

@@ -430,6 +430,13 @@ class RedisStore(Store):
             for key, value in (snapshot.get("meta") or {}).items():
                 self.set_meta(key, value)
 
+    # -- time -----------------------------------------------------------------------------------
+    @_masked_errors
+    def wall_time(self) -> float:
+        """The Redis server's ``TIME``: replicas agree on it even when their machines' clocks do not."""
+        seconds, micros = self._redis.time()
+        return seconds + micros / 1_000_000
+
     def close(self) -> None:
         with self.lock:
             self._redis.close()

@@ -118,8 +118,12 @@ class Resources:
         field, schema = self.id_field.get(collection, (None, {}))
         store = self.store
         if schema.get("type") == "integer" or not field:
-            numbers = [int(k) for k, _ in store.items(key) if k.isdigit()]
-            return store.next_id(f"id:{collection}", floor=max(numbers, default=0))
+            sequence = f"id:{collection}"
+            value = store.next_id(sequence)
+            if value == 1:  # the sequence's first value: ids may be in use already (a snapshot without sequences)
+                floor = max((int(k) for k, _ in store.items(key) if k.isdigit()), default=0)
+                value = store.next_id(sequence, floor=floor) if floor else value
+            return value
         for _ in range(100):
             n = store.next_id(f"id:{collection}")
             candidate = str(n) if not (schema.get("pattern") or schema.get("format") or schema.get("enum")) \
@@ -263,13 +267,24 @@ class Resources:
 
     # -- seeding ------------------------------------------------------------------------------
     def seed(self, fixtures: dict) -> None:
-        """Generic fixtures: ``generate: {<collection path>: count}`` and ``records: {<path>: [..]}``."""
+        """Generic fixtures into an empty store: ``generate: {<collection path>: count}`` and
+        ``records: {<path>: [..]}``. Ids drawn for them are never handed out again, and neither
+        are hand-written integer ids: creates find the sequence above them (``_new_id`` reads no
+        collection once the sequence has a value)."""
+        drawn: dict[str, int] = {}  # template -> the sequence's value: the store was empty
+
+        def new_id(template: str, path: str) -> Any:
+            item_id = self._new_id(template, path)
+            if isinstance(item_id, int):
+                drawn[template] = max(drawn.get(template, 0), item_id)
+            return item_id
+
         for path, count in (fixtures.get("generate") or {}).items():
             template = self._template_for(path)
             if template is None:
                 continue
             for _ in range(int(count)):
-                item_id = self._new_id(template, path)
+                item_id = new_id(template, path)
                 self.store.put(path, str(item_id), self._generated(template, item_id))
         for path, records in (fixtures.get("records") or {}).items():
             template = self._template_for(path)
@@ -278,10 +293,13 @@ class Resources:
             field, _ = self.id_field[template]
             for record in records:
                 item_id = record.get(field) if field else None
-                item_id = item_id if item_id is not None else self._new_id(template, path)
+                item_id = item_id if item_id is not None else new_id(template, path)
                 obj = {**self._generated(template, item_id), **record}
                 obj = self.fakes.conform(obj, self.item_schema[template], "item", template, item_id)
                 self.store.put(path, str(item_id), obj)
+            top = max((int(k) for k, _ in self.store.items(path) if k.isdigit()), default=0)
+            if top > drawn.get(template, 0):  # draw the sequence up to exactly the highest hand-written id
+                drawn[template] = self.store.next_id(f"id:{template}", floor=top - 1)
 
     def _template_for(self, path: str) -> str | None:
         if path in self.item_schema:

@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from mock_server import DEFAULT_SPEC, PROJECT_ROOT, spec
-from mock_server.clock import VirtualClock
+from mock_server.clock import META_KEY, ClockState, VirtualClock
 from mock_server.errors import ErrorLayer
 from mock_server.fakes import Fakes
 from mock_server.resources import Resources
@@ -80,21 +80,21 @@ class Runtime:
         known = {name: v.servers for name, v in self.vendors.items() if v.servers}
         self.doc = spec.load(config.specs, known)
         self.spec = spec.SpecIndex(self.doc)
-        self.clock = VirtualClock(start=config.clock_start, scale=config.time_scale, frozen=config.frozen_clock)
-        self.fakes = Fakes(self.doc, config.seed, anchor=self.clock.now())
         self.store = open_store(config.state)
-        self.journal = Journal(config.journal_size)
+        # The clock lives in the store: replicas on one store share it, a restart continues it, and
+        # the flags only set it up when the store holds none.
+        self.clock = VirtualClock(self.store, start=config.clock_start, scale=config.time_scale,
+                                  frozen=config.frozen_clock)
+        self.fakes = Fakes(self.doc, config.seed, anchor=time.time() if config.clock_start is None
+                           else config.clock_start)
+        self.journal = Journal(config.journal_size)  # this process's requests only, never shared
         self.resources = Resources(self.spec, self.fakes, self.store)
         self.errors = ErrorLayer(self.spec, self.fakes, {n: v.errors for n, v in self.vendors.items() if v.errors},
                                  config.seed)
         self._services: dict[str, Services] = {}
         self.started = time.time()
-        # Several replicas may start together on one shared store: exactly one seeds it, and every
-        # one starts from the clock the store holds.
-        self.store.seed_once(self._first_start)
-        saved = self.store.get_meta("clock")
-        if saved is not None:
-            self.restore_clock(saved)
+        # Several replicas may start together on one shared store: exactly one seeds it.
+        self.store.seed_once(self.seed)
 
     # -- what vendors get ---------------------------------------------------------------------
     def services(self, api: str) -> Services:
@@ -138,21 +138,19 @@ class Runtime:
                 self.resources.seed(services.settings)
             self.store.set_meta("seed", self.config.seed)
 
-    def _first_start(self) -> None:
-        self.seed()
-        self.save_clock()
-
     def reset(self) -> None:
+        """Every API back to its seeded fixtures, in one transaction; the clock runs on."""
         with self.store.transaction():
-            self.store.clear()
+            self.load({})
             self.seed()
-        self.save_clock()
 
-    def save_clock(self) -> None:
-        self.store.set_meta("clock", {**self.clock.snapshot(), "wall": time.time()})
-
-    def restore_clock(self, saved: dict) -> None:
-        now = float(saved["now"])
-        if not saved.get("frozen"):
-            now += max(0.0, time.time() - float(saved.get("wall", time.time()))) * float(saved.get("scale", 1))
-        self.clock.restore({**saved, "now": now})
+    def load(self, snapshot: dict) -> None:
+        """Replace all state with a snapshot (``Store.export``) in one transaction. Its clock comes
+        with it (running on for the wall time since it was taken); without one, the clock is kept."""
+        with self.store.transaction():
+            current = self.clock.state()
+            given = (snapshot.get("meta") or {}).get(META_KEY)
+            self.store.load(snapshot)
+            if ClockState.from_json(given) is None:  # none, not a clock, or anchored to no wall time
+                kept = ClockState.from_json(given, wall=self.store.wall_time()) or current
+                self.store.set_meta(META_KEY, kept.to_json())

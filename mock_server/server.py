@@ -15,6 +15,7 @@ from mock_server import merge
 from mock_server.app import MockApp
 from mock_server.merge import MergeError
 from mock_server.runtime import Runtime, ServeConfig
+from mock_server.store import StoreError
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 REMOTE_STATE = ("redis://", "rediss://")  # a networked store's URL, not a file: checked by that store
@@ -89,7 +90,7 @@ def run(config: ServeConfig, log_level: str = "warning") -> int:
         check_fixtures(config.fixtures_dir)
         rt = Runtime(config)
         app = MockApp(rt)
-    except (InputError, MergeError, OSError, sqlite3.Error, InvalidSpecification) as exc:
+    except (InputError, MergeError, OSError, sqlite3.Error, InvalidSpecification, StoreError) as exc:
         if rt is not None:
             rt.store.close()
         files = ", ".join(map(str, config.specs))
@@ -103,6 +104,5 @@ def run(config: ServeConfig, log_level: str = "warning") -> int:
     try:
         server.run()
     finally:
-        rt.save_clock()
         rt.store.close()
     return 0 if server.started else 1

@@ -184,6 +184,7 @@ class Context:
     query_lists: Mapping[str, list[str]] = field(default_factory=dict)
     loaded: dict[str, Any] = field(default_factory=dict)   # entities an access rule already fetched
     until: float = math.inf   # the reply holds until then, unless the store changes (see valid_until)
+    _now: float | None = field(default=None, init=False, repr=False)
 
     @property
     def store(self) -> Namespace:
@@ -202,7 +203,11 @@ class Context:
         return self.services.settings
 
     def now(self) -> float:
-        return self.services.now()
+        """The virtual time of this request, read from the clock once: everything one request
+        computes (a list of a hundred tasks) is at one instant, for the cost of one clock read."""
+        if self._now is None:
+            self._now = self.services.now()
+        return self._now
 
     def seed_for(self, *parts: Any) -> int:
         return self.services.seed_for(*parts)

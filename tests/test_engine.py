@@ -368,6 +368,26 @@ def test_ids_are_never_reused_after_delete(pets):
         assert third["id"] > second["id"] > first["id"], (first["id"], second["id"], third["id"])
 
 
+def test_creates_read_no_collection_once_the_id_sequence_has_a_value(pets_files, monkeypatch):
+    app = create_app(pets_config(pets_files))
+    store, read = app.rt.store, []
+    real = store.items
+    monkeypatch.setattr(store, "items", lambda collection, **kw: (read.append(collection), real(collection, **kw))[1])
+    with running(app) as url, httpx.Client(base_url=url, headers=KEY) as client:
+        ids = [create(client, name=f"pet {n}")["id"] for n in range(3)]
+    assert ids == [FIRST_NEW_ID, FIRST_NEW_ID + 1, FIRST_NEW_ID + 2], "above the hand-written id 10"
+    assert "/pets" not in read, "the seed left the sequence above every id: no create scans the collection"
+
+
+def test_a_create_after_importing_records_without_sequences_takes_an_id_above_them(pets):
+    with pets().client(headers=KEY) as client:
+        state = client.get("/__admin/state").json()
+        state["collections"]["/pets"]["40"] = {**state["collections"]["/pets"]["10"], "id": 40}
+        state["sequences"] = {}
+        assert client.put("/__admin/state", json=state).status_code == 200
+        assert [create(client, name=name)["id"] for name in ("A", "B")] == [41, 42]
+
+
 def test_list_returns_exactly_what_is_stored_in_creation_order(pets):
     with pets().client(headers=KEY) as client:
         assert list_ids(client) == SEEDED_IDS

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 from mock_server import PROJECT_ROOT
@@ -139,3 +141,31 @@ def test_the_bolttech_walkthrough_works_as_typed_on_a_fresh_make_serve(serve):
         "CANCELED", "HTTP_REQUEST")
     assert [e["task"] for e in cancelled["createdEvents"]["onCancelEvents"]] == ["notify-cancellation"]
     assert (wrong["statusCode"], unknown["statusCode"]) == (403, 404)
+
+
+# -- the replicas walkthrough ---------------------------------------------------------------------
+def test_the_replicas_walkthrough_works_as_typed_on_two_replicas(serve, redis_url):
+    block = blocks(section("## Running several replicas"), "sh")[1]
+    lines = block.splitlines()
+    commands = [line for line in lines if line.startswith("mock-server serve")]
+    assert len(commands) == 2, commands
+    store = f"{redis_url}?prefix=readme-{uuid.uuid4().hex}"
+    urls = {}
+    for command in commands:
+        args = shlex.split(command.rstrip("& "))[2:]
+        port = args[args.index("--port") + 1]
+        args[args.index("--port") + 1] = "0"
+        args[args.index("--state") + 1] = store
+        urls[f"localhost:{port}"] = serve(*args).url
+    script = "\n".join(line for line in lines if line not in commands)
+    for written, url in urls.items():
+        script = script.replace(written, url.removeprefix("http://"))
+    separate = "curl() { command curl \"$@\"; printf '\\n\\036\\n'; }\n"
+    result = subprocess.run(["bash", "-ec", separate + script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    freeze, created, read, advanced, moved = (json.loads(o.strip()) for o in result.stdout.split("\036")[:-1])
+    assert freeze["frozen"] is True and advanced["now"] == freeze["now"] + 3
+    (batch,) = created
+    assert batch["taskIds"] == [29], "the task the block reads"
+    assert read[0]["id"] == 29 and read[0]["currentActionIdx"] == 0
+    assert moved[0]["currentActionIdx"] == 1, moved

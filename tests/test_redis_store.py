@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 import redis
 
+from mock_server.clock import VirtualClock
 from mock_server.redis_store import RedisStore
 from mock_server.store import StoreError, open_store
 
@@ -329,3 +330,38 @@ def test_rediss_speaks_tls_with_the_password_from_the_environment(tmp_path: Path
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+# -- the clock replicas share -----------------------------------------------------------------------
+def test_a_clock_moved_through_one_replica_is_read_at_once_through_the_other(replicas):
+    first, second = replicas
+    a = VirtualClock(first, start=1_000.0, frozen=True)
+    b = VirtualClock(second, start=0.0, scale=5)
+    assert b.snapshot() == {"now": 1_000.0, "frozen": True, "scale": 1.0}, "the first clock stored wins"
+    a.advance(30)
+    assert b.now() == 1_030.0, "no cache hides an advance"
+    b.unfreeze()
+    assert not a.snapshot()["frozen"]
+    a.freeze()
+    frozen = b.now()
+    time.sleep(0.05)
+    assert a.now() == b.now() == frozen
+
+
+def test_concurrent_advances_through_two_replicas_lose_none(replicas):
+    clocks = [VirtualClock(store, start=0.0, frozen=True) for store in replicas]
+    _in_threads(4, lambda n: [clocks[n % 2].advance(1) for _ in range(25)])
+    assert clocks[0].now() == clocks[1].now() == 100.0
+
+
+def test_the_wall_clock_of_a_redis_store_is_the_redis_servers(url: str, monkeypatch):
+    store = RedisStore(url)
+    with redis.Redis.from_url(url.partition("?")[0]) as client:
+        seconds, micros = client.time()
+    server_time = seconds + micros / 1_000_000
+    monkeypatch.setattr(time, "time", lambda: server_time + 3600)  # this machine's clock an hour ahead
+    try:
+        assert abs(store.wall_time() - server_time) < 5
+        assert abs(VirtualClock(store).now() - server_time) < 5, "a clock on it starts at the server's time"
+    finally:
+        store.close()

@@ -3,6 +3,7 @@ a reopen. Redis across replicas: tests/test_redis_store.py."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
 
@@ -284,3 +285,8 @@ def test_seed_once_that_fails_leaves_the_store_empty(store: Store):
         store.seed_once(fill)
     assert store.is_empty()
     assert store.seed_once(lambda: store.put("pets", "2", {})) is True
+
+
+def test_wall_time_is_this_machines_clock_here(store: Store):
+    """Every store answers wall time (the clock is anchored to it); on one machine they agree."""
+    assert abs(store.wall_time() - time.time()) < 5
