@@ -7,6 +7,7 @@ they get ``Services`` (their store namespace, the clock, the seed) and, per requ
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -14,8 +15,8 @@ from pathlib import Path
 
 import yaml
 
-from mock_server import DEFAULT_SPEC, PROJECT_ROOT, spec
-from mock_server.clock import VirtualClock
+from mock_server import DEFAULT_SPEC, PROJECT_ROOT, snapshot, spec
+from mock_server.clock import VirtualClock, finite
 from mock_server.errors import ErrorLayer
 from mock_server.fakes import Fakes
 from mock_server.resources import Resources
@@ -43,8 +44,18 @@ class ServeConfig:
     fixtures_dir: Path = FIXTURES_DIR
     vendor_dirs: list[Path] = field(default_factory=list)
     max_body_bytes: int = 1_000_000
+    max_admin_body_bytes: int = 64_000_000   # a state import
     max_json_depth: int = 64
     journal_size: int = 1000
+    journal_bytes: int = 8_000_000
+    admin_token: str | None = None
+    # The HTTP server's limits (server.py): what one connection may send, and for how long.
+    max_header_bytes: int = 16_384            # the request line and every header together
+    max_headers: int = 100
+    max_request_line: int = 8_192
+    header_timeout: float = 10.0              # to send a request's line and headers (slowloris)
+    keepalive_timeout: float = 5.0            # idle between two requests on a connection
+    max_connections: int = 256
 
     @property
     def admin_enabled(self) -> bool:
@@ -54,22 +65,44 @@ class ServeConfig:
 
 
 class Journal:
-    """The most recent requests, newest last."""
+    """The most recent requests, newest last: at most ``size`` entries and about ``budget`` bytes;
+    each string longer than ``field_chars`` is cut, with a marker saying how much was dropped."""
 
-    def __init__(self, size: int) -> None:
-        self._entries: deque[dict] = deque(maxlen=size)
+    def __init__(self, size: int, budget: int = 8_000_000, field_chars: int = 2000) -> None:
+        self._entries: deque[tuple[dict, int]] = deque()
+        self._size, self._budget, self._field_chars = size, budget, field_chars
+        self._bytes = 0
         self._counter = 0
+        self._lock = threading.Lock()
+
+    def _cut(self, value: object) -> object:
+        if isinstance(value, str) and len(value) > self._field_chars:
+            return f"{value[:self._field_chars]}…[{len(value) - self._field_chars} more characters]"
+        return value
 
     def add(self, entry: dict) -> None:
-        self._counter += 1
-        self._entries.append({"seq": self._counter, **entry})
+        with self._lock:
+            self._counter += 1
+            kept = {"seq": self._counter, **{k: self._cut(v) for k, v in entry.items()}}
+            cost = sum(len(k) + len(str(v)) for k, v in kept.items())
+            self._entries.append((kept, cost))
+            self._bytes += cost
+            while len(self._entries) > self._size or (self._bytes > self._budget and len(self._entries) > 1):
+                self._bytes -= self._entries.popleft()[1]
+
+    @property
+    def bytes(self) -> int:
+        return self._bytes
 
     def entries(self, limit: int | None = None, operation_id: str | None = None) -> list[dict]:
-        rows = [e for e in self._entries if operation_id is None or e.get("operationId") == operation_id]
+        with self._lock:
+            rows = [e for e, _ in self._entries if operation_id is None or e.get("operationId") == operation_id]
         return rows[-limit:] if limit else rows
 
     def clear(self) -> None:
-        self._entries.clear()
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
 
 
 class Runtime:
@@ -83,7 +116,7 @@ class Runtime:
         self.clock = VirtualClock(start=config.clock_start, scale=config.time_scale, frozen=config.frozen_clock)
         self.fakes = Fakes(self.doc, config.seed, anchor=self.clock.now())
         self.store = open_store(config.state)
-        self.journal = Journal(config.journal_size)
+        self.journal = Journal(config.journal_size, config.journal_bytes)
         self.resources = Resources(self.spec, self.fakes, self.store)
         self.errors = ErrorLayer(self.spec, self.fakes, {n: v.errors for n, v in self.vendors.items() if v.errors},
                                  config.seed)
@@ -148,11 +181,26 @@ class Runtime:
             self.seed()
         self.save_clock()
 
+    def import_state(self, state: dict) -> None:
+        """Replace everything with ``state`` (the store and the clock) in one transaction, after
+        checking it against the served data model; ``ValueError`` and nothing written otherwise."""
+        snapshot.check(state, self.vendors)
+        clock = (state.get("meta") or {}).get("clock")
+        with self.store.transaction():
+            self.store.load(state)
+            if clock is not None:
+                self.restore_clock(clock)
+
     def save_clock(self) -> None:
         self.store.set_meta("clock", {**self.clock.snapshot(), "wall": time.time()})
 
     def restore_clock(self, saved: dict) -> None:
-        now = float(saved["now"])
+        """The saved clock, moved on by the wall time since it was saved unless frozen; a value
+        that is not a valid clock raises ``ValueError`` and changes nothing."""
+        if not isinstance(saved, dict):
+            raise ValueError("clock must be an object")
+        now = finite(saved.get("now"), "clock now")
         if not saved.get("frozen"):
-            now += max(0.0, time.time() - float(saved.get("wall", time.time()))) * float(saved.get("scale", 1))
+            wall = finite(saved.get("wall", time.time()), "clock wall")
+            now += max(0.0, time.time() - wall) * finite(saved.get("scale", 1), "clock scale")
         self.clock.restore({**saved, "now": now})

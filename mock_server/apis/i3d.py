@@ -199,7 +199,39 @@ def seed(services: Services, fixtures: dict) -> None:
         create_batch(services, entry["account"], request, min(created, now))
 
 
-vendor = Vendor("i3d", servers=["https://api.i3d.net"], identify=identify, errors=error_body, seed=seed)
+# The stored data model, checked on every admin import (mock_server/snapshot.py).
+_INT, _TEXT, _TIME = {"type": "integer"}, {"type": "string"}, {"type": "number", "minimum": 0, "maximum": 2**53}
+_ACTION = {"type": "object", "required": ["idx", "actionType", "requiredParams"], "properties": {
+    "idx": {"type": "integer", "minimum": 0}, "actionType": _TEXT,
+    "requiredParams": {"type": "array", "items": _TEXT},
+    "durationSeconds": {"type": "number", "minimum": 0, "maximum": 10**6}}}
+_HISTORY = {"type": "object", "required": ["start"], "properties": {
+    "start": _TIME, "created": {"anyOf": [_TIME, {"type": "null"}]},
+    "events": {"type": "array", "items": {"type": "array", "minItems": 2, "maxItems": 2,
+                                          "items": [{"enum": [PAUSE, RESUME, CANCEL]}, _TIME]}},
+    "failures": {"type": "array", "items": {"type": "integer", "minimum": 0}}}}
+RECORDS = {
+    ACCOUNTS: {"type": "object", "required": ["account"], "properties": {"account": _TEXT}},
+    SETTINGS: {"type": "object", "properties": {"failurePercent": {"type": "integer", "minimum": 0, "maximum": 100}}},
+    TEMPLATES: {"type": "object", "required": ["id", "name", "description", "actions"], "properties": {
+        "id": _INT, "name": _TEXT, "description": _TEXT,
+        "actions": {"type": "array", "minItems": 1, "items": _ACTION}}},
+    INSTANCES: {"type": "object", "required": ["id", "fleetId", "regionId", "labels"], "properties": {
+        "id": _INT, "fleetId": _INT, "regionId": _INT,
+        "labels": {"type": "array", "items": {"type": "object", "required": ["key", "value"],
+                                              "properties": {"key": _TEXT, "value": _TEXT}}}}},
+    tasks("*"): {"type": "object", "required": ["id", "account", "batchId", "templateId", "entityId", "createdAt",
+                                                "history"], "properties": {
+        "id": _INT, "account": _TEXT, "batchId": _INT, "templateId": _INT, "entityId": _INT, "createdAt": _TIME,
+        "history": _HISTORY}},
+    batches("*"): {"type": "object", "required": ["id", "account", "createdAt", "executeAt", "taskIds"],
+                   "properties": {"id": _INT, "account": _TEXT, "createdAt": _TIME, "executeAt": _TIME,
+                                  "taskIds": {"type": "array", "minItems": 1, "items": _INT}}},
+}
+
+vendor = Vendor("i3d", servers=["https://api.i3d.net"], identify=identify, errors=error_body, seed=seed,
+                records=RECORDS, sequences={"task": tasks("*"), "batch": batches("*")},
+                secrets={ACCOUNTS: ["$key"]})   # an account's key is its PRIVATE-TOKEN
 
 
 @vendor.operation("getApplicationInstanceTaskTemplates")
