@@ -1,15 +1,171 @@
-"""Run the mock on uvicorn; print one line with the URL once it accepts connections."""
+"""Run the mock on uvicorn; print one line with the URL once it accepts connections.
+
+uvicorn's h11 protocol bounds the size of a request head and the keep-alive idle time, but has
+no header-read timeout (slowloris), no header count or request-line limit and no connection cap;
+``LimitedH11Protocol`` adds them. Every refusal is one short answer in the API's error body
+(else plain text) on a connection that is then closed.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import http
 import logging
+import sqlite3
 import sys
+from collections.abc import Callable
 
+import h11
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from mock_server.app import MockApp
+from mock_server.app import ADMIN_PREFIX, MockApp
+from mock_server.errors import Rejection, excerpt
 from mock_server.merge import MergeError
 from mock_server.runtime import Runtime, ServeConfig
+from mock_server.store import StoreError
+
+log = logging.getLogger("mock_server")
+Render = Callable[[int, str, str | None], tuple[str, bytes]]   # (status, reason, path) -> (media, body)
+KINDS = {400: "invalid", 408: "invalid", 413: "too_large", 414: "too_large", 431: "too_large", 503: "unavailable"}
+
+
+class _Watched:
+    """An h11 connection whose parse errors and request heads the protocol gets to see first."""
+
+    def __init__(self, conn: h11.Connection, protocol: LimitedH11Protocol) -> None:
+        self._conn, self._protocol = conn, protocol
+
+    def __getattr__(self, name: str):
+        return getattr(self._conn, name)
+
+    def next_event(self):
+        try:
+            event = self._conn.next_event()
+            if isinstance(event, h11.Request):
+                self._protocol.head_received(event)   # raises RemoteProtocolError over a limit
+        except h11.RemoteProtocolError as exc:
+            self._protocol.error = exc
+            raise
+        return event
+
+
+class LimitedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with the limits of ``ServeConfig`` (see the module doc).
+    ``configure`` makes a subclass bound to one config and one error renderer."""
+
+    limits: ServeConfig
+    render: Render
+
+    @classmethod
+    def configure(cls, limits: ServeConfig, render: Render) -> type[LimitedH11Protocol]:
+        return type("ConfiguredH11Protocol", (cls,), {"limits": limits, "render": staticmethod(render)})
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.conn = _Watched(self.conn, self)
+        self.error: h11.RemoteProtocolError | None = None
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._first_bytes = b""   # the start of the request being read (which API it is for)
+
+    # -- connection cap and header-read timeout ---------------------------------------------------
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if len(self.connections) > self.limits.max_connections:
+            log.warning("refusing a connection: %d open (--max-connections)", len(self.connections) - 1)
+            self._refuse(503, f"Too many connections (limit {self.limits.max_connections})")
+            return
+        self._arm_head_timer()
+
+    def _arm_head_timer(self) -> None:
+        self._disarm_head_timer()
+        self._head_timer = self.loop.call_later(self.limits.header_timeout, self._head_timed_out)
+
+    def _disarm_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self.transport.is_closing():
+            return
+        if not self._first_bytes:   # a connection that never sent a byte: just close it
+            self.transport.close()
+            return
+        self._refuse(408, f"Request line and headers not received within {self.limits.header_timeout:g} s")
+
+    def data_received(self, data: bytes) -> None:
+        if self.conn.their_state is h11.IDLE and not self._first_bytes:
+            self._first_bytes = data[:512]
+            if self._head_timer is None:
+                self._arm_head_timer()
+        super().data_received(data)
+
+    def on_response_complete(self) -> None:
+        self._first_bytes = b""
+        super().on_response_complete()   # the keep-alive idle timer runs until the next byte
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_head_timer()
+        super().connection_lost(exc)
+
+    # -- the head: size, count, request line --------------------------------------------------------
+    def head_received(self, event: h11.Request) -> None:
+        self._disarm_head_timer()
+        limits = self.limits
+        if len(event.target) > limits.max_request_line:
+            raise h11.RemoteProtocolError(f"Request target longer than {limits.max_request_line} bytes",
+                                          error_status_hint=414)
+        if len(event.headers) > limits.max_headers:
+            raise h11.RemoteProtocolError(f"More than {limits.max_headers} request headers",
+                                          error_status_hint=431)
+        size = len(event.method) + len(event.target) + sum(len(k) + len(v) + 4 for k, v in event.headers)
+        if size > limits.max_header_bytes:
+            raise h11.RemoteProtocolError(f"Request headers larger than {limits.max_header_bytes} bytes",
+                                          error_status_hint=431)
+
+    def send_400_response(self, msg: str) -> None:
+        """Every request h11 or ``head_received`` refuses, with the status h11 suggests."""
+        error, self.error = self.error, None
+        status = getattr(error, "error_status_hint", 400) or 400
+        reason = str(error) if error is not None and str(error) else msg
+        if status == 431 and "buffer" in reason.lower():
+            reason = f"Request line and headers larger than {self.limits.max_header_bytes} bytes"
+        self._refuse(status, reason)
+
+    def _path(self) -> str | None:
+        parts = self._first_bytes.split(b" ", 2)
+        if len(parts) < 2 or not parts[1].startswith(b"/"):
+            return None
+        return parts[1].split(b"?")[0].decode("latin-1")
+
+    def _refuse(self, status: int, reason: str) -> None:
+        """One answer, then the connection closes (its state is unknown after a refusal)."""
+        self._disarm_head_timer()
+        try:
+            media, body = self.render(status, reason, self._path())
+        except Exception:  # noqa: BLE001 - a refusal must always get out, even if rendering fails
+            log.exception("could not render a %s refusal", status)
+            media, body = "text/plain; charset=utf-8", reason.encode()
+        phrase = http.HTTPStatus(status).phrase
+        head = (f"HTTP/1.1 {status} {phrase}\r\ncontent-type: {media}\r\ncontent-length: {len(body)}\r\n"
+                "connection: close\r\n\r\n")
+        self.transport.write(head.encode("latin-1") + body)
+        self.transport.close()
+
+
+def renderer(rt: Runtime) -> Render:
+    """Protocol-level refusals in the error body of the API the path belongs to."""
+    def render(status: int, reason: str, path: str | None) -> tuple[str, bytes]:
+        reason = excerpt(reason, 200)
+        if path is None or path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
+            return "text/plain; charset=utf-8", reason.encode()
+        reply = rt.errors.reply(None, rt.spec.api_for_path(path),
+                                Rejection(KINDS.get(status, "invalid"), reason, status=status))
+        return reply.media_type or "text/plain; charset=utf-8", reply.body
+
+    return render
 
 
 class _Server(uvicorn.Server):
@@ -28,12 +184,16 @@ def run(config: ServeConfig, log_level: str = "warning") -> int:
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     try:
         rt = Runtime(config)
-    except (MergeError, OSError) as exc:
-        print(f"mock-server: cannot serve: {exc}", file=sys.stderr)
+    except (MergeError, OSError, StoreError, sqlite3.Error) as exc:
+        print(f"mock-server: cannot serve: {excerpt(str(exc).splitlines()[0] if str(exc) else exc, 300)}",
+              file=sys.stderr)
         return 2
     # A stop waits for in-flight requests, but never more than a few seconds for a stuck client.
+    protocol = LimitedH11Protocol.configure(config, renderer(rt))
     server = _Server(uvicorn.Config(MockApp(rt), host=config.host, port=config.port, log_level=log_level,
-                                    access_log=False, lifespan="on", timeout_graceful_shutdown=5))
+                                    access_log=False, lifespan="on", timeout_graceful_shutdown=5,
+                                    http=protocol, h11_max_incomplete_event_size=config.max_header_bytes,
+                                    timeout_keep_alive=config.keepalive_timeout))
     try:
         server.run()
     finally:
