@@ -120,6 +120,9 @@ class LimitedH11Protocol(H11Protocol):
         if len(event.headers) > limits.max_headers:
             raise h11.RemoteProtocolError(f"More than {limits.max_headers} request headers",
                                           error_status_hint=431)
+        names = {name.lower() for name, _ in event.headers}
+        if {b"content-length", b"transfer-encoding"} <= names:   # two framings: a smuggling attempt
+            raise h11.RemoteProtocolError("Both Content-Length and Transfer-Encoding", error_status_hint=400)
         size = len(event.method) + len(event.target) + sum(len(k) + len(v) + 4 for k, v in event.headers)
         if size > limits.max_header_bytes:
             raise h11.RemoteProtocolError(f"Request headers larger than {limits.max_header_bytes} bytes",
