@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import yaml
 from connexion import AsyncApp
 from connexion import request as cx_request
 from connexion.exceptions import BadRequestProblem
@@ -28,6 +29,7 @@ from mock_server.errors import excerpt
 from mock_server.runtime import Runtime
 
 SPEC = Path(__file__).with_name("admin.yaml")
+ADMIN_PREFIX = "/__admin"
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -124,6 +126,8 @@ class AdminGuard:
         self.names = {*LOOPBACK_NAMES, bound}
         # Bound to every interface: any address literal names the mock; a DNS name never does.
         self.any_address = bound in ("0.0.0.0", "::", "")
+        paths = (yaml.safe_load(SPEC.read_text()) or {}).get("paths") or {}
+        self.methods = {ADMIN_PREFIX + path: {m.upper() for m in item} for path, item in paths.items()}
 
     def host_allowed(self, host: str | None) -> bool:
         if host is None:   # HTTP/1.0 without Host: no browser sends that
@@ -148,6 +152,10 @@ class AdminGuard:
             if not hmac.compare_digest(given.encode("utf-8", "replace"), token.encode()):
                 return _problem(401, "Unauthorized", "the admin API needs its token (--admin-token)",
                                 {"www-authenticate": 'Bearer realm="mock-server admin"'})
+        allowed = self.methods.get(scope["path"])
+        if allowed and scope["method"] not in allowed and not (scope["method"] == "HEAD" and "GET" in allowed):
+            return _problem(405, "Method Not Allowed", f"{excerpt(scope['method'], 20)} is not allowed here",
+                            {"allow": ", ".join(sorted(allowed))})
         if scope["method"] not in SAFE_METHODS:
             origin = headers.get("origin")
             own = f"{scope.get('scheme', 'http')}://{host}" if host else None

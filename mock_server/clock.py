@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 
 MAX_TIME = 253402300799.0   # 9999-12-31T23:59:59Z: every moment a client may format as a date
+MAX_SCALE = 1e6
 
 
 def finite(value: float, what: str, low: float = 0.0) -> float:
@@ -30,8 +31,8 @@ def finite(value: float, what: str, low: float = 0.0) -> float:
 class VirtualClock:
     def __init__(self, *, start: float | None = None, scale: float = 1.0, frozen: bool = False,
                  wall: Callable[[], float] = time.time) -> None:
-        if not (isinstance(scale, (int, float)) and math.isfinite(scale) and 0 < scale <= MAX_TIME):
-            raise ValueError("time scale must be a finite number > 0")
+        if not (isinstance(scale, (int, float)) and math.isfinite(scale) and 0 < scale <= MAX_SCALE):
+            raise ValueError(f"time scale must be a number > 0 and <= {MAX_SCALE:g}")
         self._wall = wall
         self._lock = threading.Lock()
         self._anchor_wall = wall()
@@ -42,7 +43,8 @@ class VirtualClock:
     def _now_locked(self) -> float:
         if self._frozen:
             return self._anchor_virtual
-        return self._anchor_virtual + (self._wall() - self._anchor_wall) * self._scale
+        # A running clock stops at the end of representable time rather than pass it.
+        return min(MAX_TIME, self._anchor_virtual + (self._wall() - self._anchor_wall) * self._scale)
 
     def now(self) -> float:
         with self._lock:
@@ -75,8 +77,8 @@ class VirtualClock:
         """Set the clock from a ``snapshot()``; a value that is not a valid clock changes nothing."""
         now = finite(snapshot.get("now"), "clock now")
         scale = snapshot.get("scale", self._scale)
-        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 < scale <= MAX_TIME:
-            raise ValueError("clock scale must be a finite number > 0")
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 < scale <= MAX_SCALE:
+            raise ValueError(f"clock scale must be a number > 0 and <= {MAX_SCALE:g}")
         frozen = snapshot.get("frozen", self._frozen)
         if not isinstance(frozen, bool):
             raise ValueError("clock frozen must be a boolean")

@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 from mock_server import DEFAULT_SPEC, PROJECT_ROOT, snapshot, spec
-from mock_server.clock import VirtualClock, finite
+from mock_server.clock import MAX_TIME, VirtualClock, finite
 from mock_server.errors import ErrorLayer
 from mock_server.fakes import Fakes
 from mock_server.resources import Resources
@@ -202,5 +202,5 @@ class Runtime:
         now = finite(saved.get("now"), "clock now")
         if not saved.get("frozen"):
             wall = finite(saved.get("wall", time.time()), "clock wall")
-            now += max(0.0, time.time() - wall) * finite(saved.get("scale", 1), "clock scale")
+            now = min(MAX_TIME, now + max(0.0, time.time() - wall) * finite(saved.get("scale", 1), "clock scale"))
         self.clock.restore({**saved, "now": now})

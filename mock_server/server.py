@@ -187,7 +187,7 @@ def run(config: ServeConfig, log_level: str = "warning") -> int:
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     try:
         rt = Runtime(config)
-    except (MergeError, OSError, StoreError, sqlite3.Error) as exc:
+    except (MergeError, OSError, StoreError, sqlite3.Error, ValueError) as exc:
         print(f"mock-server: cannot serve: {excerpt(str(exc).splitlines()[0] if str(exc) else exc, 300)}",
               file=sys.stderr)
         return 2

@@ -16,7 +16,7 @@ from typing import Any
 
 from jsonschema import Draft7Validator
 
-from mock_server.clock import finite
+from mock_server.clock import MAX_SCALE, finite
 from mock_server.errors import excerpt
 from mock_server.vendor import Vendor
 
@@ -74,8 +74,8 @@ def check(snapshot: Mapping[str, Any], vendors: Mapping[str, Vendor]) -> None:
         for field in ("scale", "wall"):
             if field in clock:
                 finite(clock[field], f"meta.clock.{field}")
-        if not clock.get("scale", 1) > 0:
-            raise ValueError("meta.clock.scale must be > 0")
+        if not 0 < clock.get("scale", 1) <= MAX_SCALE:
+            raise ValueError(f"meta.clock.scale must be > 0 and <= {MAX_SCALE:g}")
 
 
 def _mask(value: Any) -> str:

@@ -216,11 +216,12 @@ CASES: list[Case] = [
          b"zz\r\n{}\r\n0\r\n\r\n", status=400),
     Case("Content-Length and chunked", raw=b"POST /__admin/reset HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 3\r\n"
          b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", status=400),
-    Case("negative Content-Length", raw=b"POST /__admin/reset HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: -1\r\n\r\n",
-         status=400),
+    Case("negative Content-Length", raw=b"POST /__admin/reset HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+         b"Content-Length: -1\r\n\r\n", status=400),
     Case("bare LF header line", raw=b"GET /__admin/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX: a\nb\r\n\r\n"),
     Case("not HTTP at all", raw=b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 64, status=400),
-    Case("obsolete line folding", raw=b"GET /__admin/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: 1\r\n  continued\r\n\r\n"),
+    Case("obsolete line folding", raw=b"GET /__admin/health HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+         b"X-A: 1\r\n  continued\r\n\r\n"),
 ]
 
 
