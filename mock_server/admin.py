@@ -129,11 +129,13 @@ class AdminGuard:
         paths = (yaml.safe_load(SPEC.read_text()) or {}).get("paths") or {}
         self.methods = {ADMIN_PREFIX + path: {m.upper() for m in item} for path, item in paths.items()}
 
-    def host_allowed(self, host: str | None) -> bool:
+    def host_allowed(self, host: str | None, server: Any = None) -> bool:
+        """Whether a Host header names this mock: a loopback name, the ``--host`` value, or the
+        address the connection actually reached (``server``, the socket's local address)."""
         if host is None:   # HTTP/1.0 without Host: no browser sends that
             return True
         name = _host_name(host)
-        if name in self.names or name.endswith(".localhost"):
+        if name in self.names or name.endswith(".localhost") or (server and name == str(server[0]).lower()):
             return True
         if _is_ip(name):
             return self.any_address or ipaddress.ip_address(name).is_loopback
@@ -141,7 +143,7 @@ class AdminGuard:
 
     def refusal(self, scope: Scope, headers: Headers) -> tuple | None:
         host = headers.get("host")
-        if not self.host_allowed(host):
+        if not self.host_allowed(host, scope.get("server")):
             return _problem(403, "Forbidden", "Host header does not name this mock (DNS rebinding?)")
         token = self.rt.config.admin_token
         if token:
