@@ -1,7 +1,8 @@
 """State snapshots as the admin API shows and accepts them.
 
 ``check`` refuses an import before anything is written: every record must match the schema its
-vendor declares for its collection (``Vendor.records``), every sequence must be at least the
+vendor declares for its collection (``Vendor.records``) and the vendor's own consistency check
+(``Vendor.check``, for references between records), every sequence must be at least the
 largest integer key of the collections it numbers (``Vendor.sequences``), so the next create can
 never overwrite a record, and the clock must be a valid clock. ``masked`` hides the values vendors
 declare secret (``Vendor.secrets``) in an export.
@@ -66,6 +67,9 @@ def check(snapshot: Mapping[str, Any], vendors: Mapping[str, Vendor]) -> None:
             if value < largest:
                 raise ValueError(f"sequence {name}/{sequence} is {value}, below the id {largest} already used "
                                  f"in {name}/{numbered}: the next create would overwrite a record")
+    for name, vendor in vendors.items():
+        if vendor.check is not None:
+            vendor.check({_split(c)[1]: rows for c, rows in collections.items() if _split(c)[0] == name})
     clock = (snapshot.get("meta") or {}).get("clock")
     if clock is not None:
         if not isinstance(clock, dict):

@@ -248,7 +248,8 @@ class Vendor:
                  errors: ErrorStyle | None = None, envelope: Envelope | None = None,
                  seed: Seeder | None = None, lifecycles: Mapping[str, Any] | None = None,
                  records: Mapping[str, Any] | None = None, sequences: Mapping[str, str] | None = None,
-                 secrets: Mapping[str, Iterable[str]] | None = None) -> None:
+                 secrets: Mapping[str, Iterable[str]] | None = None,
+                 check: Callable[[Mapping[str, dict]], None] | None = None) -> None:
         self.name = name
         self.servers = list(servers)
         self.wire = wire
@@ -265,6 +266,10 @@ class Vendor:
         self.records = dict(records or {})
         self.sequences = dict(sequences or {})
         self.secrets = {k: list(v) for k, v in (secrets or {}).items()}
+        # What the schemas cannot say (references between records): ``check(collections)`` gets
+        # the vendor's own collections of an import (names without the namespace prefix) and
+        # raises ValueError when they do not hold together.
+        self.check = check
         self.handlers: dict[str, Handler] = {}
         self.home: Path | None = None   # the folder the module lives in (for its fixtures)
 

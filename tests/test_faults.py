@@ -43,6 +43,9 @@ def big_snapshot(base: dict, records: int) -> dict:
     tasks = {str(n): {"id": n, "account": "account-9", "batchId": 1, "templateId": 1, "entityId": 1001,
                       "createdAt": CLOCK_START, "history": {"start": CLOCK_START}} for n in range(1000, 1000 + records)}
     snapshot["collections"]["i3d/tasks@account-9"] = tasks
+    snapshot["collections"]["i3d/batches@account-9"] = {"1": {
+        "id": 1, "account": "account-9", "createdAt": CLOCK_START, "executeAt": CLOCK_START,
+        "taskIds": [int(k) for k in tasks]}}
     snapshot["sequences"]["i3d/task"] = 1000 + records
     return snapshot
 

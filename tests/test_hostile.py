@@ -184,6 +184,18 @@ CASES: list[Case] = [
         "collections": {"i3d/tasks@account-1": {"7": {"id": 7, "account": "account-1", "batchId": 1, "templateId": 1,
                                                       "entityId": 1001, "createdAt": 1, "history": {"start": 1}}}},
         "sequences": {"i3d/task": 3}}).encode(), 400),
+    admin("import a task of a missing template", "PUT", "/state", json.dumps({
+        "collections": {"i3d/tasks@account-1": {"7": {"id": 7, "account": "account-1", "batchId": 1, "templateId": 99,
+                                                      "entityId": 1001, "createdAt": 1, "history": {"start": 1}}}},
+        "sequences": {"i3d/task": 7}}).encode(), 400),
+    admin("import a batch of missing tasks", "PUT", "/state", json.dumps({
+        "collections": {"i3d/batches@account-1": {"2": {"id": 2, "account": "account-1", "createdAt": 1,
+                                                        "executeAt": 1, "taskIds": [5]}}},
+        "sequences": {"i3d/batch": 2}}).encode(), 400),
+    admin("import a task filed under another account", "PUT", "/state", json.dumps({
+        "collections": {"i3d/tasks@account-1": {"7": {"id": 7, "account": "account-2", "batchId": 1, "templateId": 1,
+                                                      "entityId": 1001, "createdAt": 1, "history": {"start": 1}}}},
+        "sequences": {"i3d/task": 7}}).encode(), 400),
     admin("import a negative sequence", "PUT", "/state", b'{"collections":{},"sequences":{"i3d/task":-1}}', 400),
     admin("import without sequences", "PUT", "/state", b'{"collections":{}}', 400),
     admin("import an unknown top-level key", "PUT", "/state", b'{"collections":{},"sequences":{},"x":1}', 400),
@@ -387,3 +399,14 @@ def test_admin_on_a_non_loopback_host_without_a_token_does_not_start(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "mock-server: --admin on a non-loopback host needs --admin-token TOKEN"]
+
+
+def test_a_refused_import_says_why_and_changes_nothing(server):
+    with server.client() as client:
+        before = state(client)
+        refused = client.put("/__admin/state", content=next(c.body for c in CASES if c.name ==
+                                                             "admin import a task of a missing template"),
+                             headers=JSON)
+        assert refused.status_code == 400
+        assert "nothing changed" in refused.json()["detail"] and "no template 99" in refused.json()["detail"]
+        assert state(client) == before

@@ -229,9 +229,40 @@ RECORDS = {
                                   "taskIds": {"type": "array", "minItems": 1, "items": _INT}}},
 }
 
+def check_state(collections: dict[str, dict]) -> None:
+    """References the record schemas cannot express: a task's template, batch and account, a
+    batch's tasks, a seeded failure within the template's actions."""
+    templates = collections.get(TEMPLATES) or {}
+    for name, rows in collections.items():
+        kind, _, account = name.partition("@")
+        for key, record in rows.items():
+            where = f"{name}/{key[:40]}"
+            if name in (TEMPLATES, INSTANCES) and record["id"] != _key_int(key):
+                raise ValueError(f"{where}: its id must be its key")
+            if kind in ("tasks", "batches") and (record["account"] != account or record["id"] != _key_int(key)):
+                raise ValueError(f"{where}: its id and account must be its key and collection")
+            if kind == "tasks":
+                template = templates.get(str(record["templateId"]))
+                if template is None:
+                    raise ValueError(f"{where}: no template {record['templateId']}")
+                if any(f >= len(template["actions"]) for f in record["history"].get("failures") or []):
+                    raise ValueError(f"{where}: a failure beyond the template's actions")
+                if str(record["batchId"]) not in (collections.get(batches(account)) or {}):
+                    raise ValueError(f"{where}: no batch {record['batchId']} of {account}")
+            elif kind == "batches":
+                missing = [t for t in record["taskIds"] if str(t) not in (collections.get(tasks(account)) or {})]
+                if missing:
+                    raise ValueError(f"{where}: no task {missing[0]} of {account}")
+
+
+def _key_int(key: str) -> int | str:
+    return int(key) if key.isascii() and key.isdigit() else key
+
+
 vendor = Vendor("i3d", servers=["https://api.i3d.net"], identify=identify, errors=error_body, seed=seed,
                 records=RECORDS, sequences={"task": tasks("*"), "batch": batches("*")},
-                secrets={ACCOUNTS: ["$key"]})   # an account's key is its PRIVATE-TOKEN
+                secrets={ACCOUNTS: ["$key"]},   # an account's key is its PRIVATE-TOKEN
+                check=check_state)
 
 
 @vendor.operation("getApplicationInstanceTaskTemplates")
