@@ -14,6 +14,7 @@ from typing import Any
 
 from mock_server import merge
 from mock_server.fakes import Resolver
+from mock_server.inputs import media_type
 
 SUCCESS_ORDER = (200, 201, 202, 204, 203, 206, 207, 208, 226, 205, 301, 302, 303, 307, 308)
 
@@ -50,7 +51,7 @@ class Operation:
         """The JSON schema documented for ``status`` (application/json or any +json type)."""
         content = (self.response(status) or {}).get("content") or {}
         for media, body in content.items():
-            if media.split(";")[0].strip() == "application/json" or media.endswith("+json"):
+            if media_type(media) == "application/json" or media_type(media).endswith("+json"):
                 return body.get("schema", {})
         return None
 
