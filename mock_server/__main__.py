@@ -29,7 +29,7 @@ def _serve(args: argparse.Namespace) -> int:
         vendor_dirs=[Path(v) for v in args.vendors or []], admin_token=args.admin_token or None,
         max_body_bytes=args.max_body_bytes, max_header_bytes=args.max_header_bytes, max_headers=args.max_headers,
         max_request_line=args.max_request_line, header_timeout=args.header_timeout,
-        keepalive_timeout=args.keepalive_timeout, max_connections=args.max_connections,
+        keepalive_timeout=args.keepalive_timeout, body_timeout=args.body_timeout, max_connections=args.max_connections,
         journal_bytes=args.journal_bytes,
     )
     if args.admin and not config.admin_token and not ServeConfig(host=args.host).admin_enabled:
@@ -114,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="request target length (default: %(default)s; 414 above)")
     serve.add_argument("--header-timeout", type=_positive, default=limits.header_timeout, metavar="S",
                        help="seconds to send a request line and headers (default: %(default)s; 408, closed)")
+    serve.add_argument("--body-timeout", type=_positive, default=limits.body_timeout, metavar="S",
+                       help="seconds to send a request body once the headers are in (default: %(default)s; 408)")
     serve.add_argument("--keepalive-timeout", type=_positive, default=limits.keepalive_timeout, metavar="S",
                        help="idle seconds between requests before a connection is closed (default: %(default)s)")
     serve.add_argument("--max-connections", type=_count, default=limits.max_connections, metavar="N",

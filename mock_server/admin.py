@@ -174,7 +174,10 @@ class AdminGuard:
         refused = self.refusal(scope, headers)
         body = b""
         if refused is None:
-            body, too_large = await inputs.read_body(receive, self.rt.config.max_admin_body_bytes)
+            try:
+                body, too_large = await inputs.read_body(receive, self.rt.config.max_admin_body_bytes)
+            except inputs.Disconnected:
+                return
             if too_large:
                 refused = _problem(413, "Request Entity Too Large",
                                    f"body larger than {self.rt.config.max_admin_body_bytes} bytes")

@@ -114,7 +114,10 @@ class MockApp:
             return await Response(b'{"message":"admin API disabled"}', 404,
                                   media_type="application/json")(scope, receive, send)
         started = time.perf_counter()
-        body, too_large = await inputs.read_body(receive, self.rt.config.max_body_bytes)
+        try:
+            body, too_large = await inputs.read_body(receive, self.rt.config.max_body_bytes)
+        except inputs.Disconnected:
+            return
         raw = RawRequest(method=scope["method"], path=path, query_string=scope.get("query_string", b""),
                          headers=tuple((k.decode("latin-1").lower(), v.decode("latin-1"))
                                        for k, v in scope.get("headers", [])),

@@ -78,13 +78,18 @@ def loads(text: str | bytes, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
                       object_pairs_hook=_object)
 
 
+class Disconnected(Exception):
+    """The client went away before the end of its request body: nothing of it is acted on."""
+
+
 async def read_body(receive: Any, limit: int) -> tuple[bytes, bool]:
-    """The whole request body, however it was framed; (what was read, whether it was too large)."""
+    """The whole request body, however it was framed; (what was read, whether it was too large).
+    Raises ``Disconnected`` when the body never ended (a truncated body is not a request)."""
     chunks, size, more = [], 0, True
     while more:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            raise Disconnected
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:

@@ -55,6 +55,7 @@ class ServeConfig:
     max_request_line: int = 8_192
     header_timeout: float = 10.0              # to send a request's line and headers (slowloris)
     keepalive_timeout: float = 5.0            # idle between two requests on a connection
+    body_timeout: float = 60.0                # to send a request's whole body, once its headers are in
     max_connections: int = 256
 
     @property

@@ -1,9 +1,9 @@
 """Run the mock on uvicorn; print one line with the URL once it accepts connections.
 
 uvicorn's h11 protocol bounds the size of a request head and the keep-alive idle time, but has
-no header-read timeout (slowloris), no header count or request-line limit and no connection cap;
-``LimitedH11Protocol`` adds them. Every refusal is one short answer in the API's error body
-(else plain text) on a connection that is then closed.
+no header- or body-read timeout (slowloris), no header count or request-line limit and no
+connection cap; ``LimitedH11Protocol`` adds them. Every refusal is one short answer in the API's
+error body (else plain text) on a connection that is then closed.
 """
 
 from __future__ import annotations
@@ -44,6 +44,8 @@ class _Watched:
             event = self._conn.next_event()
             if isinstance(event, h11.Request):
                 self._protocol.head_received(event)   # raises RemoteProtocolError over a limit
+            elif isinstance(event, h11.EndOfMessage):
+                self._protocol.body_received()
         except h11.RemoteProtocolError as exc:
             self._protocol.error = exc
             raise
@@ -65,29 +67,41 @@ class LimitedH11Protocol(H11Protocol):
         super().__init__(*args, **kwargs)
         self.conn = _Watched(self.conn, self)
         self.error: h11.RemoteProtocolError | None = None
-        self._head_timer: asyncio.TimerHandle | None = None
+        self._timer: asyncio.TimerHandle | None = None   # the head's, then the body's
         self._first_bytes = b""   # the start of the request being read (which API it is for)
 
-    # -- connection cap and header-read timeout ---------------------------------------------------
+    # -- connection cap, header-read and body-read timeouts ----------------------------------------
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         if len(self.connections) > self.limits.max_connections:
             log.warning("refusing a connection: %d open (--max-connections)", len(self.connections) - 1)
             self._refuse(503, f"Too many connections (limit {self.limits.max_connections})")
             return
-        self._arm_head_timer()
+        self._arm(self.limits.header_timeout, self._head_timed_out)
 
-    def _arm_head_timer(self) -> None:
-        self._disarm_head_timer()
-        self._head_timer = self.loop.call_later(self.limits.header_timeout, self._head_timed_out)
+    def _arm(self, seconds: float, callback: Callable[[], None]) -> None:
+        self._disarm()
+        self._timer = self.loop.call_later(seconds, callback)
 
-    def _disarm_head_timer(self) -> None:
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _body_timed_out(self) -> None:
+        self._timer = None
+        if self.transport.is_closing():
+            return
+        if self.cycle is not None and self.cycle.response_started:   # answered already: just close
+            self.transport.close()
+            return
+        self._refuse(408, f"Request body not received within {self.limits.body_timeout:g} s")
+
+    def body_received(self) -> None:
+        self._disarm()
 
     def _head_timed_out(self) -> None:
-        self._head_timer = None
+        self._timer = None
         if self.transport.is_closing():
             return
         if not self._first_bytes:   # a connection that never sent a byte: just close it
@@ -98,8 +112,8 @@ class LimitedH11Protocol(H11Protocol):
     def data_received(self, data: bytes) -> None:
         if self.conn.their_state is h11.IDLE and not self._first_bytes:
             self._first_bytes = data[:512]
-            if self._head_timer is None:
-                self._arm_head_timer()
+            if self._timer is None:
+                self._arm(self.limits.header_timeout, self._head_timed_out)
         super().data_received(data)
 
     def on_response_complete(self) -> None:
@@ -107,12 +121,12 @@ class LimitedH11Protocol(H11Protocol):
         super().on_response_complete()   # the keep-alive idle timer runs until the next byte
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm_head_timer()
+        self._disarm()
         super().connection_lost(exc)
 
     # -- the head: size, count, request line --------------------------------------------------------
     def head_received(self, event: h11.Request) -> None:
-        self._disarm_head_timer()
+        self._disarm()
         limits = self.limits
         if len(event.target) > limits.max_request_line:
             raise h11.RemoteProtocolError(f"Request target longer than {limits.max_request_line} bytes",
@@ -127,6 +141,9 @@ class LimitedH11Protocol(H11Protocol):
         if size > limits.max_header_bytes:
             raise h11.RemoteProtocolError(f"Request headers larger than {limits.max_header_bytes} bytes",
                                           error_status_hint=431)
+        length = next((v for k, v in event.headers if k.lower() == b"content-length"), b"0")
+        if b"transfer-encoding" in names or length.strip() not in (b"", b"0"):
+            self._arm(limits.body_timeout, self._body_timed_out)
 
     def send_400_response(self, msg: str) -> None:
         """Every request h11 or ``head_received`` refuses, with the status h11 suggests."""
@@ -145,7 +162,7 @@ class LimitedH11Protocol(H11Protocol):
 
     def _refuse(self, status: int, reason: str) -> None:
         """One answer, then the connection closes (its state is unknown after a refusal)."""
-        self._disarm_head_timer()
+        self._disarm()
         try:
             media, body = self.render(status, reason, self._path())
         except Exception:  # noqa: BLE001 - a refusal must always get out, even if rendering fails

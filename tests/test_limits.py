@@ -13,13 +13,13 @@ import pytest
 
 from .conftest import start_server
 
-HEAD_TIMEOUT, IDLE_TIMEOUT, CAP = 1.0, 1.0, 12
+HEAD_TIMEOUT, IDLE_TIMEOUT, BODY_TIMEOUT, CAP = 1.0, 1.0, 1.0, 12
 
 
 @pytest.fixture(scope="module")
 def server():
     server = start_server("--header-timeout", str(HEAD_TIMEOUT), "--keepalive-timeout", str(IDLE_TIMEOUT),
-                          "--max-connections", str(CAP))
+                          "--body-timeout", str(BODY_TIMEOUT), "--max-connections", str(CAP), "--frozen-clock")
     yield server
     server.kill()
 
@@ -116,3 +116,33 @@ def test_connections_over_the_cap_are_refused_and_closed_and_the_cap_frees_up(se
     while health(server) != 200:
         assert time.monotonic() < deadline, "the server never accepted a client again"
         time.sleep(0.1)
+
+
+def clock(server) -> float:
+    with server.client() as client:
+        return client.get("/__admin/clock").json()["now"]
+
+
+TRUNCATED = (b"POST /__admin/clock/advance HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+             b"Content-Length: 100\r\n\r\n{\"seconds\": 5}")   # 14 of the 100 bytes announced
+
+
+def test_a_body_that_never_ends_gets_408_and_is_not_acted_on(server):
+    before = clock(server)
+    sock = connect(server.url)
+    sock.sendall(TRUNCATED)
+    answer = closed_by_server(sock)
+    sock.close()
+    assert answer is not None and answer.startswith(b"HTTP/1.1 408"), answer
+    assert clock(server) == before, "a request whose body never ended moved the clock"
+
+
+def test_a_client_leaving_mid_body_leaves_the_state_alone(server):
+    before = clock(server)
+    sock = connect(server.url)
+    sock.sendall(TRUNCATED)
+    sock.close()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:   # give the server every chance to (wrongly) act on it
+        assert clock(server) == before, "a truncated body was acted on"
+        time.sleep(0.2)
