@@ -26,8 +26,15 @@ def _serve(args: argparse.Namespace) -> int:
         seed=args.seed, state=_state(args.state), frozen_clock=args.frozen_clock,
         clock_start=args.clock_start, time_scale=args.time_scale, strict=args.strict,
         admin=True if args.admin else None, fixtures_dir=Path(args.fixtures),
-        vendor_dirs=[Path(v) for v in args.vendors or []],
+        vendor_dirs=[Path(v) for v in args.vendors or []], admin_token=args.admin_token or None,
+        max_body_bytes=args.max_body_bytes, max_header_bytes=args.max_header_bytes, max_headers=args.max_headers,
+        max_request_line=args.max_request_line, header_timeout=args.header_timeout,
+        keepalive_timeout=args.keepalive_timeout, body_timeout=args.body_timeout, max_connections=args.max_connections,
+        journal_bytes=args.journal_bytes,
     )
+    if args.admin and not config.admin_token and not ServeConfig(host=args.host).admin_enabled:
+        print("mock-server: --admin on a non-loopback host needs --admin-token TOKEN", file=sys.stderr)
+        return 2
     return server.run(config, log_level=args.log_level)
 
 
@@ -97,7 +104,7 @@ def _ports(text: str) -> list[int]:
 
 def _positive(text: str) -> float:
     value = float(text)
-    if value <= 0:
+    if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError("must be > 0")
     return value
 
@@ -119,6 +126,13 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be >= 1")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="mock-server", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -130,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="write nothing; exit 1 with a diff summary if the merged file is stale")
     merge.set_defaults(func=_merge)
 
-    from mock_server.runtime import DEFAULT_SEED, FIXTURES_DIR
+    from mock_server.runtime import DEFAULT_SEED, FIXTURES_DIR, ServeConfig
 
     serve = sub.add_parser("serve", help="run the stateful mock")
     serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default: %(default)s)")
@@ -154,6 +168,28 @@ def build_parser() -> argparse.ArgumentParser:
                        help="fixtures directory (default: %(default)s)")
     serve.add_argument("--vendors", action="append", metavar="DIR",
                        help="also load vendor profiles (*.py exporting `vendor`) from DIR; repeatable")
+    serve.add_argument("--admin-token", metavar="TOKEN",
+                       help="require `Authorization: Bearer TOKEN` or `X-Admin-Token: TOKEN` on /__admin/ "
+                            "(needed with --admin on a non-loopback host)")
+    limits = ServeConfig()
+    serve.add_argument("--max-body-bytes", type=_count, default=limits.max_body_bytes, metavar="N",
+                       help="largest request body an API operation reads (default: %(default)s; 413 above)")
+    serve.add_argument("--max-header-bytes", type=_count, default=limits.max_header_bytes, metavar="N",
+                       help="request line and headers together (default: %(default)s; 431 above)")
+    serve.add_argument("--max-headers", type=_count, default=limits.max_headers, metavar="N",
+                       help="request headers (default: %(default)s; 431 above)")
+    serve.add_argument("--max-request-line", type=_count, default=limits.max_request_line, metavar="N",
+                       help="request target length (default: %(default)s; 414 above)")
+    serve.add_argument("--header-timeout", type=_positive, default=limits.header_timeout, metavar="S",
+                       help="seconds to send a request line and headers (default: %(default)s; 408, closed)")
+    serve.add_argument("--body-timeout", type=_positive, default=limits.body_timeout, metavar="S",
+                       help="seconds to send a request body once the headers are in (default: %(default)s; 408)")
+    serve.add_argument("--keepalive-timeout", type=_positive, default=limits.keepalive_timeout, metavar="S",
+                       help="idle seconds between requests before a connection is closed (default: %(default)s)")
+    serve.add_argument("--max-connections", type=_count, default=limits.max_connections, metavar="N",
+                       help="open connections (default: %(default)s; 503 and closed above)")
+    serve.add_argument("--journal-bytes", type=_count, default=limits.journal_bytes, metavar="N",
+                       help="memory budget of the request journal (default: %(default)s; oldest dropped)")
     serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(func=_serve)
 

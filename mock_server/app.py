@@ -41,9 +41,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mock_server import auth, replies, request_validation, response_check
+from mock_server import auth, inputs, replies, request_validation, response_check
 from mock_server.errors import Rejection, classify, excerpt
 from mock_server.fakes import Resolver
+from mock_server.inputs import media_type
 from mock_server.runtime import Runtime, ServeConfig
 from mock_server.spec import Operation, as_openapi_30, template_params, undeclared_path_param
 from mock_server.vendor import ANONYMOUS, Caller, Context, Identity, RawRequest, Routed, Vendor
@@ -51,7 +52,7 @@ from mock_server.vendor import ANONYMOUS, Caller, Context, Identity, RawRequest,
 log = logging.getLogger("mock_server")
 ADMIN_PREFIX = "/__admin"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_INTEGER = re.compile(r"[+-]?[0-9]+\Z")
+_INTEGER = re.compile(r"(0|-?[1-9][0-9]*)\Z")   # canonical ASCII decimal: no sign, space, 0-prefix
 _NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\Z")
 
 
@@ -123,7 +124,10 @@ class MockApp:
             return await Response(b'{"message":"admin API disabled"}', 404,
                                   media_type="application/json")(scope, receive, send)
         started = time.perf_counter()
-        body, too_large = await _read_body(receive, self.rt.config.max_body_bytes)
+        try:
+            body, too_large = await inputs.read_body(receive, self.rt.config.max_body_bytes)
+        except inputs.Disconnected:
+            return
         raw = RawRequest(method=scope["method"], path=path, query_string=scope.get("query_string", b""),
                          headers=tuple((k.decode("latin-1").lower(), v.decode("latin-1"))
                                        for k, v in scope.get("headers", [])),
@@ -197,22 +201,6 @@ class MockApp:
         })
 
 
-async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
-    """The whole request body, however it was framed; (what was read, whether it was too large)."""
-    chunks, size, more = [], 0, True
-    while more:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return b"", True
-        chunks.append(chunk)
-        more = message.get("more_body", False)
-    return b"".join(chunks), False
-
-
 def _child_scope(scope: Scope, routed: Routed, state: RequestState) -> Scope:
     """The scope Connexion sees: the routed request, framed with an exact Content-Length and a
     lower-cased media type (never the original scope mutated)."""
@@ -223,8 +211,8 @@ def _child_scope(scope: Scope, routed: Routed, state: RequestState) -> Scope:
         if name in ("content-length", "transfer-encoding"):
             continue
         if name == "content-type":
-            media, sep, params = value.partition(";")
-            value = media.strip().lower() + sep + params
+            _, sep, params = value.partition(";")
+            value = media_type(value) + sep + params
         headers.append((name.encode("latin-1"), value.encode("latin-1")))
     if state.body:
         headers.append((b"content-length", str(len(state.body)).encode()))
@@ -347,27 +335,6 @@ def _coerce_path_params(rt: Runtime, op: Operation, raw: dict[str, str]) -> dict
     return out
 
 
-def _json_depth(body: bytes) -> int:
-    depth = deepest = 0
-    in_string = escaped = False
-    for byte in body:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == 0x5C:
-                escaped = True
-            elif byte == 0x22:
-                in_string = False
-        elif byte == 0x22:
-            in_string = True
-        elif byte in (0x5B, 0x7B):
-            depth += 1
-            deepest = max(deepest, depth)
-        elif byte in (0x5D, 0x7D):
-            depth -= 1
-    return deepest
-
-
 class RouteGuard:
     def __init__(self, app: ASGIApp, rt: Runtime) -> None:
         self.app, self.rt = app, rt
@@ -400,7 +367,7 @@ class RouteGuard:
         """Refuse a body Connexion could not parse safely; drop one the operation does not take."""
         headers = Headers(scope=scope)
         raw_type = headers.get("content-type", "")
-        media = raw_type.split(";")[0].strip()
+        media = media_type(raw_type)
         body = state.body
         if state.too_large and op.request_body is not None:
             raise Rejection("too_large", f"Request body larger than {self.rt.config.max_body_bytes} bytes")
@@ -419,7 +386,7 @@ class RouteGuard:
             raise Rejection("unsupported_media", f"Unsupported Content-Type {excerpt(raw_type or '(none)', 80)}; "
                             f"expected {', '.join(declared)}")
         limit = self.rt.config.max_json_depth
-        if "json" in media and body.count(b"[") + body.count(b"{") > limit and _json_depth(body) > limit:
+        if "json" in media and body.count(b"[") + body.count(b"{") > limit and inputs.depth(body) > limit:
             raise Rejection("invalid", f"JSON nested deeper than {limit} levels")
         try:
             text = body.decode("utf-8")
@@ -427,17 +394,12 @@ class RouteGuard:
             raise Rejection("invalid", "Request body is not valid UTF-8") from None
         if media.endswith("json") and text.strip():
             try:
-                state.parsed = json.loads(text, parse_constant=_reject_constant)
+                state.parsed = inputs.loads(text, limit)
                 state.sent_json = True
             except ValueError as exc:
                 raise Rejection("invalid", f"Malformed JSON body: {excerpt(exc, 120)}") from None
         if media.startswith("multipart/") and "boundary=" not in raw_type:
             raise Rejection("invalid", "multipart body without a boundary")
-
-
-def media_type(value: str) -> str:
-    """The media type of a Content-Type value, compared case-insensitively everywhere."""
-    return value.split(";")[0].strip().lower()
 
 
 def _media_matches(media: str, declared: list[str]) -> bool:
@@ -449,10 +411,6 @@ def _media_matches(media: str, declared: list[str]) -> bool:
         if pattern == "*/*json" and media.endswith("json"):
             return True
     return False
-
-
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")  # Python's json accepts NaN and Infinity; JSON does not
 
 
 # -- 2 identify -----------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ sleeps, so a test that freezes and advances the clock sees exact, repeatable sta
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -19,6 +20,28 @@ from mock_server.store import MemoryStore, Store
 
 META_KEY = "clock"
 _NUMBER = (int, float)  # as JSON decodes numbers (a bool is not one)
+MAX_TIME = 253402300799.0   # 9999-12-31T23:59:59Z: every moment a client may format as a date
+MAX_SCALE = 1e6
+
+
+def finite(value: Any, what: str, low: float = 0.0) -> float:
+    """``value`` as a float, refused unless finite and in [low, MAX_TIME]: the clock never holds
+    NaN or infinity, whatever an import or an advance asks for."""
+    if isinstance(value, bool) or not isinstance(value, _NUMBER):
+        raise ValueError(f"{what} must be a number")
+    if isinstance(value, int) and abs(value) > MAX_TIME:   # before float(): a huge int overflows it
+        raise ValueError(f"{what} out of range")
+    value = float(value)
+    if not math.isfinite(value) or not low <= value <= MAX_TIME:
+        raise ValueError(f"{what} must be a finite number between {low:g} and {MAX_TIME:g}")
+    return value
+
+
+def _scale(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, _NUMBER) or not math.isfinite(value) \
+            or not 0 < value <= MAX_SCALE:
+        raise ValueError(f"time scale must be a number > 0 and <= {MAX_SCALE:g}")
+    return float(value)
 
 
 @dataclass(frozen=True)
@@ -31,10 +54,11 @@ class ClockState:
     wall: float
 
     def at(self, wall: float) -> float:
-        """Virtual time at wall time ``wall`` (never before ``now``: a lagging wall clock waits)."""
+        """Virtual time at wall time ``wall`` (never before ``now``: a lagging wall clock waits; a
+        running clock stops at the end of representable time rather than pass it)."""
         if self.frozen:
             return self.now
-        return self.now + max(0.0, wall - self.wall) * self.scale
+        return min(MAX_TIME, self.now + max(0.0, wall - self.wall) * self.scale)
 
     def moved(self, wall: float, *, by: float = 0.0, frozen: bool | None = None) -> ClockState:
         """The same clock re-anchored at ``wall`` (moved on by ``by``, frozen or not as asked)."""
@@ -48,12 +72,14 @@ class ClockState:
         """A state from ``to_json`` (``wall`` stands in when it has none); None if it is not one."""
         if not isinstance(value, dict):
             return None
-        now, scale, frozen = value.get("now"), value.get("scale", 1.0), value.get("frozen", False)
-        anchor = value.get("wall", wall)
-        if type(now) not in _NUMBER or type(scale) not in _NUMBER or type(anchor) not in _NUMBER \
-                or type(frozen) is not bool or scale <= 0:
+        try:
+            now = finite(value.get("now"), "clock now")
+            scale = _scale(value.get("scale", 1.0))
+            anchor = finite(value.get("wall", wall), "clock wall")
+        except ValueError:
             return None
-        return cls(float(now), frozen, float(scale), float(anchor))
+        frozen = value.get("frozen", False)
+        return cls(now, frozen, scale, anchor) if type(frozen) is bool else None
 
 
 class VirtualClock:
@@ -64,14 +90,13 @@ class VirtualClock:
 
     def __init__(self, store: Store | None = None, *, start: float | None = None, scale: float = 1.0,
                  frozen: bool = False, wall: Callable[[], float] | None = None) -> None:
-        if scale <= 0:
-            raise ValueError("time scale must be > 0")
+        scale = _scale(scale)
         self._store = MemoryStore() if store is None else store
         self._wall = wall or self._store.wall_time
         self._parsed: tuple[Any, ClockState | None] | None = None
         anchor = self._wall()
         # What this clock runs as should the store lose its state (a wiped Redis): never written over one.
-        self._initial = ClockState(anchor if start is None else float(start), frozen, float(scale), anchor)
+        self._initial = ClockState(anchor if start is None else finite(start, "clock start"), frozen, scale, anchor)
         with self._store.transaction():
             if self._stored() is None:
                 self._store.set_meta(META_KEY, self._initial.to_json())
@@ -107,9 +132,25 @@ class VirtualClock:
         self._move(frozen=False)
 
     def advance(self, seconds: float) -> float:
-        if seconds < 0:
-            raise ValueError("the clock only moves forward")
-        return self._move(by=seconds).now
+        seconds = finite(seconds, "seconds")   # negative too: the clock only moves forward
+        with self._store.transaction():
+            if self.now() + seconds > MAX_TIME:
+                raise ValueError(f"the advanced clock would pass {MAX_TIME:g}")
+            return self._move(by=seconds).now
+
+    def restore(self, snapshot: dict) -> None:
+        """Set the clock from a ``snapshot()`` (now, frozen, scale); a value that is not a valid
+        clock raises ``ValueError`` and changes nothing."""
+        if not isinstance(snapshot, dict):
+            raise ValueError("clock must be an object")
+        current = self.state()
+        now = finite(snapshot.get("now"), "clock now")
+        scale = _scale(snapshot.get("scale", current.scale))
+        frozen = snapshot.get("frozen", current.frozen)
+        if type(frozen) is not bool:
+            raise ValueError("clock frozen must be a boolean")
+        with self._store.transaction():
+            self._store.set_meta(META_KEY, ClockState(now, frozen, scale, self._wall()).to_json())
 
     def snapshot(self) -> dict:
         state = self.state()

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mock_server import replies
+from mock_server.inputs import media_type
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -178,7 +179,7 @@ class ErrorLayer:
             schema = op.json_schema(status)
             types = op.content_types(status)
             media = types[0] if types else None
-            if media and media.split(";")[0] in _TEXT_TYPES:
+            if media and media_type(media) in _TEXT_TYPES:
                 text_schema = ((op.response(status) or {}).get("content") or {})[media].get("schema") or {}
                 return self.fakes.conform(rejection.message, text_schema, "error", op.id, status), media
         if schema is None:

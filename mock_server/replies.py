@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mock_server import codec
+from mock_server.inputs import media_type
 
 if TYPE_CHECKING:
     from mock_server.fakes import Fakes
@@ -42,7 +43,7 @@ def encode(body: Any, media: str | None) -> bytes:
         return b""
     if isinstance(body, bytes):
         return body
-    if isinstance(body, str) and media and not media.split(";")[0].strip().endswith("json"):
+    if isinstance(body, str) and media and not media_type(media).endswith("json"):
         return body.encode()
     return codec.dumps(body)
 

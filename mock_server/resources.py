@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from mock_server import paging
 from mock_server.errors import Rejection
+from mock_server.inputs import media_type
 from mock_server.vendor import Context, Reply
 
 if TYPE_CHECKING:
@@ -215,7 +216,7 @@ class Resources:
             return Reply(status, None)
         # A documented body that is not JSON: text for text types, bytes otherwise, never nothing.
         content = ((op.response(status) or {}).get("content") or {})[media].get("schema") or {"type": "string"}
-        if media.split(";")[0].strip().lower().startswith("text/"):
+        if media_type(media).startswith("text/"):
             text = self.fakes.generate({"type": "string", **content, "minLength": max(1, content.get("minLength", 1))},
                                        "action", op.id, params, name="text")
             return Reply(status, str(text), media_type=media)

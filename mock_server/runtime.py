@@ -7,6 +7,7 @@ they get ``Services`` (their store namespace, the clock, the seed) and, per requ
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from mock_server import DEFAULT_SPEC, PROJECT_ROOT, spec
+from mock_server import DEFAULT_SPEC, PROJECT_ROOT, snapshot, spec
 from mock_server.clock import META_KEY, ClockState, VirtualClock
 from mock_server.errors import ErrorLayer
 from mock_server.fakes import Fakes
@@ -43,8 +44,19 @@ class ServeConfig:
     fixtures_dir: Path = FIXTURES_DIR
     vendor_dirs: list[Path] = field(default_factory=list)
     max_body_bytes: int = 1_000_000
+    max_admin_body_bytes: int = 64_000_000   # a state import
     max_json_depth: int = 64
     journal_size: int = 1000
+    journal_bytes: int = 8_000_000
+    admin_token: str | None = None
+    # The HTTP server's limits (server.py): what one connection may send, and for how long.
+    max_header_bytes: int = 16_384            # the request line and every header together
+    max_headers: int = 100
+    max_request_line: int = 8_192
+    header_timeout: float = 10.0              # to send a request's line and headers (slowloris)
+    keepalive_timeout: float = 5.0            # idle between two requests on a connection
+    body_timeout: float = 60.0                # to send a request's whole body, once its headers are in
+    max_connections: int = 256
 
     @property
     def admin_enabled(self) -> bool:
@@ -54,22 +66,44 @@ class ServeConfig:
 
 
 class Journal:
-    """The most recent requests, newest last."""
+    """The most recent requests, newest last: at most ``size`` entries and about ``budget`` bytes;
+    each string longer than ``field_chars`` is cut, with a marker saying how much was dropped."""
 
-    def __init__(self, size: int) -> None:
-        self._entries: deque[dict] = deque(maxlen=size)
+    def __init__(self, size: int, budget: int = 8_000_000, field_chars: int = 2000) -> None:
+        self._entries: deque[tuple[dict, int]] = deque()
+        self._size, self._budget, self._field_chars = size, budget, field_chars
+        self._bytes = 0
         self._counter = 0
+        self._lock = threading.Lock()
+
+    def _cut(self, value: object) -> object:
+        if isinstance(value, str) and len(value) > self._field_chars:
+            return f"{value[:self._field_chars]}…[{len(value) - self._field_chars} more characters]"
+        return value
 
     def add(self, entry: dict) -> None:
-        self._counter += 1
-        self._entries.append({"seq": self._counter, **entry})
+        with self._lock:
+            self._counter += 1
+            kept = {"seq": self._counter, **{k: self._cut(v) for k, v in entry.items()}}
+            cost = sum(len(k) + len(str(v)) for k, v in kept.items())
+            self._entries.append((kept, cost))
+            self._bytes += cost
+            while len(self._entries) > self._size or (self._bytes > self._budget and len(self._entries) > 1):
+                self._bytes -= self._entries.popleft()[1]
+
+    @property
+    def bytes(self) -> int:
+        return self._bytes
 
     def entries(self, limit: int | None = None, operation_id: str | None = None) -> list[dict]:
-        rows = [e for e in self._entries if operation_id is None or e.get("operationId") == operation_id]
+        with self._lock:
+            rows = [e for e, _ in self._entries if operation_id is None or e.get("operationId") == operation_id]
         return rows[-limit:] if limit else rows
 
     def clear(self) -> None:
-        self._entries.clear()
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
 
 
 class Runtime:
@@ -87,7 +121,7 @@ class Runtime:
                                   frozen=config.frozen_clock)
         self.fakes = Fakes(self.doc, config.seed, anchor=time.time() if config.clock_start is None
                            else config.clock_start)
-        self.journal = Journal(config.journal_size)  # this process's requests only, never shared
+        self.journal = Journal(config.journal_size, config.journal_bytes)  # this process's requests only
         self.resources = Resources(self.spec, self.fakes, self.store)
         self.errors = ErrorLayer(self.spec, self.fakes, {n: v.errors for n, v in self.vendors.items() if v.errors},
                                  config.seed)
@@ -154,3 +188,9 @@ class Runtime:
             if ClockState.from_json(given) is None:  # none, not a clock, or anchored to no wall time
                 kept = ClockState.from_json(given, wall=self.store.wall_time()) or current
                 self.store.set_meta(META_KEY, kept.to_json())
+
+    def import_state(self, state: dict) -> None:
+        """Replace everything with ``state`` after checking it against the served data model
+        (``snapshot.check``): ``ValueError`` and nothing written otherwise."""
+        snapshot.check(state, self.vendors)
+        self.load(state)

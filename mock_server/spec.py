@@ -15,6 +15,7 @@ from typing import Any
 
 from mock_server import merge, repair
 from mock_server.fakes import Resolver
+from mock_server.inputs import media_type
 
 log = logging.getLogger("mock_server.repair")
 
@@ -57,7 +58,7 @@ class Operation:
         """The JSON schema documented for ``status`` (application/json or any +json type)."""
         content = (self.response(status) or {}).get("content") or {}
         for media, body in content.items():
-            if media.split(";")[0].strip() == "application/json" or media.endswith("+json"):
+            if media_type(media) == "application/json" or media_type(media).endswith("+json"):
                 return body.get("schema", {})
         return None
 

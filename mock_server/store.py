@@ -166,6 +166,7 @@ CREATE INDEX IF NOT EXISTS records_order ON records (collection);
 CREATE TABLE IF NOT EXISTS sequences (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+_TABLES = {"records": {"collection", "key", "value"}, "sequences": {"name", "value"}, "meta": {"key", "value"}}
 
 
 class SqliteStore(Store):
@@ -175,6 +176,11 @@ class SqliteStore(Store):
         super().__init__()
         self.path = Path(path)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        try:
+            self._check_is_ours()
+        except BaseException:
+            self._db.close()
+            raise
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
@@ -183,6 +189,18 @@ class SqliteStore(Store):
 
     def __str__(self) -> str:
         return str(self.path)
+
+    def _check_is_ours(self) -> None:
+        """Refuse, before writing a byte, a file that is not SQLite or holds another program's tables."""
+        try:
+            tables = {name: {c[1] for c in self._db.execute(f"PRAGMA table_info('{name}')")}
+                      for (name,) in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path} is not a mock-server state file ({exc})") from None
+        if tables and tables != _TABLES:
+            found = ", ".join(sorted(tables)[:5]) or "none"
+            raise StoreError(f"{self.path} is an SQLite database but not a mock-server state file "
+                             f"(its tables: {found})")
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

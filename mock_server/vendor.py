@@ -13,6 +13,8 @@ discovers it and never imports one by name. Each seam is read by exactly one sta
   envelope  wraps a success reply in the vendor's envelope
   errors    the vendor's error body for a rejection (the status is chosen by ``errors.py``)
   seed      fixtures/<api>.yaml -> the vendor's store namespace
+  records, sequences, secrets   the data model as data: what an admin import must satisfy and
+            what an export masks (read by snapshot.py, not by a request stage)
 
 Handlers and rules see a ``Context``: the request, the caller, the vendor's own store namespace,
 the virtual clock and the seed -- never the runtime.
@@ -264,7 +266,10 @@ class Vendor:
     def __init__(self, name: str, *, servers: Iterable[str] = (), wire: Wire | None = None,
                  identify: Identify | None = None, access: Mapping[str, list[Rule]] | None = None,
                  errors: ErrorStyle | None = None, envelope: Envelope | None = None,
-                 seed: Seeder | None = None, lifecycles: Mapping[str, Any] | None = None) -> None:
+                 seed: Seeder | None = None, lifecycles: Mapping[str, Any] | None = None,
+                 records: Mapping[str, Any] | None = None, sequences: Mapping[str, str] | None = None,
+                 secrets: Mapping[str, Iterable[str]] | None = None,
+                 check: Callable[[Mapping[str, dict]], None] | None = None) -> None:
         self.name = name
         self.servers = list(servers)
         self.wire = wire
@@ -274,6 +279,17 @@ class Vendor:
         self.envelope = envelope
         self.seed = seed
         self.lifecycles = dict(lifecycles or {})
+        # The data model as data, for imports and exports (``mock_server/snapshot.py``): collection
+        # name patterns (fnmatch, e.g. "tasks@*") -> the JSON schema of each record; sequence ->
+        # the collections whose integer keys it hands out; collection pattern -> the field name
+        # patterns holding secrets ("$key": the record's key is the secret).
+        self.records = dict(records or {})
+        self.sequences = dict(sequences or {})
+        self.secrets = {k: list(v) for k, v in (secrets or {}).items()}
+        # What the schemas cannot say (references between records): ``check(collections)`` gets
+        # the vendor's own collections of an import (names without the namespace prefix) and
+        # raises ValueError when they do not hold together.
+        self.check = check
         self.handlers: dict[str, Handler] = {}
         self.home: Path | None = None   # the folder the module lives in (for its fixtures)
 

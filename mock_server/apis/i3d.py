@@ -214,7 +214,70 @@ def seed(services: Services, fixtures: dict) -> None:
         create_batch(services, entry["account"], request, min(created, now))
 
 
-vendor = Vendor("i3d", servers=["https://api.i3d.net"], identify=identify, errors=error_body, seed=seed)
+# The stored data model, checked on every admin import (mock_server/snapshot.py).
+_INT, _TEXT, _TIME = {"type": "integer"}, {"type": "string"}, {"type": "number", "minimum": 0, "maximum": 2**53}
+_ACTION = {"type": "object", "required": ["idx", "actionType", "requiredParams"], "properties": {
+    "idx": {"type": "integer", "minimum": 0}, "actionType": _TEXT,
+    "requiredParams": {"type": "array", "items": _TEXT},
+    "durationSeconds": {"type": "number", "minimum": 0, "maximum": 10**6}}}
+_HISTORY = {"type": "object", "required": ["start"], "properties": {
+    "start": _TIME, "created": {"anyOf": [_TIME, {"type": "null"}]},
+    "events": {"type": "array", "items": {"type": "array", "minItems": 2, "maxItems": 2,
+                                          "items": [{"enum": [PAUSE, RESUME, CANCEL]}, _TIME]}},
+    "failures": {"type": "array", "items": {"type": "integer", "minimum": 0}}}}
+RECORDS = {
+    ACCOUNTS: {"type": "object", "required": ["account"], "properties": {"account": _TEXT}},
+    SETTINGS: {"type": "object", "properties": {"failurePercent": {"type": "integer", "minimum": 0, "maximum": 100}}},
+    TEMPLATES: {"type": "object", "required": ["id", "name", "description", "actions"], "properties": {
+        "id": _INT, "name": _TEXT, "description": _TEXT,
+        "actions": {"type": "array", "minItems": 1, "items": _ACTION}}},
+    INSTANCES: {"type": "object", "required": ["id", "fleetId", "regionId", "labels"], "properties": {
+        "id": _INT, "fleetId": _INT, "regionId": _INT,
+        "labels": {"type": "array", "items": {"type": "object", "required": ["key", "value"],
+                                              "properties": {"key": _TEXT, "value": _TEXT}}}}},
+    tasks("*"): {"type": "object", "required": ["id", "account", "batchId", "templateId", "entityId", "createdAt",
+                                                "history"], "properties": {
+        "id": _INT, "account": _TEXT, "batchId": _INT, "templateId": _INT, "entityId": _INT, "createdAt": _TIME,
+        "history": _HISTORY}},
+    batches("*"): {"type": "object", "required": ["id", "account", "createdAt", "executeAt", "taskIds"],
+                   "properties": {"id": _INT, "account": _TEXT, "createdAt": _TIME, "executeAt": _TIME,
+                                  "taskIds": {"type": "array", "minItems": 1, "items": _INT}}},
+}
+
+def check_state(collections: dict[str, dict]) -> None:
+    """References the record schemas cannot express: a task's template, batch and account, a
+    batch's tasks, a seeded failure within the template's actions."""
+    templates = collections.get(TEMPLATES) or {}
+    for name, rows in collections.items():
+        kind, _, account = name.partition("@")
+        for key, record in rows.items():
+            where = f"{name}/{key[:40]}"
+            if name in (TEMPLATES, INSTANCES) and record["id"] != _key_int(key):
+                raise ValueError(f"{where}: its id must be its key")
+            if kind in ("tasks", "batches") and (record["account"] != account or record["id"] != _key_int(key)):
+                raise ValueError(f"{where}: its id and account must be its key and collection")
+            if kind == "tasks":
+                template = templates.get(str(record["templateId"]))
+                if template is None:
+                    raise ValueError(f"{where}: no template {record['templateId']}")
+                if any(f >= len(template["actions"]) for f in record["history"].get("failures") or []):
+                    raise ValueError(f"{where}: a failure beyond the template's actions")
+                if str(record["batchId"]) not in (collections.get(batches(account)) or {}):
+                    raise ValueError(f"{where}: no batch {record['batchId']} of {account}")
+            elif kind == "batches":
+                missing = [t for t in record["taskIds"] if str(t) not in (collections.get(tasks(account)) or {})]
+                if missing:
+                    raise ValueError(f"{where}: no task {missing[0]} of {account}")
+
+
+def _key_int(key: str) -> int | str:
+    return int(key) if key.isascii() and key.isdigit() else key
+
+
+vendor = Vendor("i3d", servers=["https://api.i3d.net"], identify=identify, errors=error_body, seed=seed,
+                records=RECORDS, sequences={"task": tasks("*"), "batch": batches("*")},
+                secrets={ACCOUNTS: ["$key"]},   # an account's key is its PRIVATE-TOKEN
+                check=check_state)
 
 
 @vendor.operation("getApplicationInstanceTaskTemplates")
