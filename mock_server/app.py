@@ -99,7 +99,8 @@ class MockApp:
             RoutingMiddleware, bind(Identify), RequestValidationMiddleware,
             LifespanMiddleware, ContextMiddleware,
         ])
-        app.add_api(_connexion_view(rt.doc), resolver=lambda _op: make_dispatch(rt), strict_validation=False,
+        own = {(name, op_id) for name, v in rt.vendors.items() for op_id in v.own_validation}
+        app.add_api(_connexion_view(rt.doc, own), resolver=lambda _op: make_dispatch(rt), strict_validation=False,
                     validate_responses=False, validator_map=request_validation.VALIDATORS)
         return app
 
@@ -488,10 +489,12 @@ def make_dispatch(rt: Runtime):
     return dispatch
 
 
-def _connexion_view(doc: dict) -> dict:
+def _connexion_view(doc: dict, own_validation: set[tuple[str, str]] = frozenset()) -> dict:
     """The document Connexion serves: OpenAPI 3.0 (a 3.1 document is translated), no security
     (Identify does it), and each operation's path parameters exactly its template's
-    (published specs misname some)."""
+    (published specs misname some). An operation in ``own_validation`` ((api, operationId) pairs:
+    the vendor's handler checks it) keeps its media types and parameter names, with any-value
+    schemas for its body and query parameters: Connexion still parses them, never refuses them."""
     doc = as_openapi_30(doc)
     view = {**doc, "paths": {}}
     resolver = Resolver(doc)
@@ -508,9 +511,28 @@ def _connexion_view(doc: dict) -> dict:
                 others = [p for p in op.get("parameters") or [] if resolver.resolve(p).get("in") != "path"]
                 path_params = [declared.get(n) or undeclared_path_param(n) for n in names]
                 op = {**op, "security": [], "parameters": [*path_params, *others]}
+                if (op.get("x-api", "default"), op.get("operationId")) in own_validation:
+                    op = _unjudged(op, resolver)
             view["paths"][path][method] = op
     view.pop("security", None)
     return view
+
+
+def _unjudged(op: dict, resolver: Resolver) -> dict:
+    """``op`` with any-value schemas for its request body and query parameters."""
+    params = []
+    for param in op.get("parameters") or []:
+        param = resolver.resolve(param)
+        if param.get("in") == "query":
+            param = {k: v for k, v in param.items() if k not in ("schema", "content", "example", "examples")}
+            param = {**param, "schema": {}}
+        params.append(param)
+    op = {**op, "parameters": params}
+    body = resolver.resolve(op["requestBody"]) if op.get("requestBody") else None
+    if body:
+        content = {media: {"schema": {}} for media in body.get("content") or {}}
+        op["requestBody"] = {**body, "content": content}
+    return op
 
 
 def create_app(config: ServeConfig | None = None, vendors: list[Vendor] | None = None) -> MockApp:

@@ -7,7 +7,8 @@ discovers it and never imports one by name. Each seam is read by exactly one sta
 
   wire      RawRequest -> Routed (which operation, which parameters), and Reply -> the wire
   identify  credentials + raw request -> Caller (account, roles), or the vendor's 401/403
-  (request validation: Connexion, from the spec)
+  (request validation: Connexion, from the spec; except for the operations in ``own_validation``,
+  whose body and query parameters the vendor's handler checks itself)
   access    per-operation rules after validation: roles, ownership, secrets bound to an entity
   handlers  code per operationId, only where data cannot say it (else the generic engine)
   envelope  wraps a success reply in the vendor's envelope
@@ -247,7 +248,8 @@ class Vendor:
     def __init__(self, name: str, *, servers: Iterable[str] = (), wire: Wire | None = None,
                  identify: Identify | None = None, access: Mapping[str, list[Rule]] | None = None,
                  errors: ErrorStyle | None = None, envelope: Envelope | None = None,
-                 seed: Seeder | None = None, lifecycles: Mapping[str, Any] | None = None) -> None:
+                 seed: Seeder | None = None, lifecycles: Mapping[str, Any] | None = None,
+                 own_validation: Iterable[str] = ()) -> None:
         self.name = name
         self.servers = list(servers)
         self.wire = wire
@@ -257,6 +259,9 @@ class Vendor:
         self.envelope = envelope
         self.seed = seed
         self.lifecycles = dict(lifecycles or {})
+        # operationIds whose body and query parameters Connexion only parses, never judges: the
+        # vendor's server is more lenient or words its refusals its own way, so its handler decides.
+        self.own_validation = frozenset(own_validation)
         self.handlers: dict[str, Handler] = {}
         self.home: Path | None = None   # the folder the module lives in (for its fixtures)
 
