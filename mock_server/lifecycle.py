@@ -67,6 +67,15 @@ class Lifecycle:
         """The state of an entity with ``history`` at virtual time ``now``."""
         return _Replay(self, history, now).run()
 
+    def entered(self, history: History, now: float) -> dict[str, float]:
+        """Each state reached by virtual time ``now`` -> when it was first entered, in order.
+
+        For renderers that show when something began (a container started, a run ended) without
+        redoing the table's arithmetic."""
+        replay = _Replay(self, history, now)
+        replay.run()
+        return replay.entered
+
     def states(self) -> list[str]:
         """Every state this table can report, in table order (for docs and schema checks)."""
         names = [self.before, *(s.state for s in self.steps), self.retry.state if self.retry else None,
@@ -133,6 +142,7 @@ class _Replay:
         self.since = self.created
         self.paused_at: float | None = None    # an open pause (user pause or a waiting step)
         self.held = False                      # the open pause is a waiting step's
+        self.entered: dict[str, float] = {}    # state -> when it was first entered
 
     # -- the steps of each phase ------------------------------------------------------------------
     def _steps(self) -> Sequence[Step]:
@@ -145,12 +155,14 @@ class _Replay:
             self.main_step = index
         if phase == "retry":
             self.remaining = self.t.retry.seconds
+            self._mark(self.t.retry.state, at)
             return
         steps = self._steps()
         if index >= len(steps):
             self._after(phase, at)
             return
         step = steps[index]
+        self._mark(step.state, at)
         self.remaining = float(step.seconds)
         if step.waits and phase == "run" and self.paused_at is None:
             self.paused_at, self.held = at, True
@@ -183,6 +195,12 @@ class _Replay:
     def _end(self, at: float) -> None:
         self.phase, self.index, self.since, self.finished = "end", None, at, at
         self.paused_at, self.held = None, False
+        t = self.t
+        self._mark({DONE: t.done, FAILED: t.failed, CANCELLED: t.cancelled}[self.outcome] or t.done, at)
+
+    def _mark(self, state: str | None, at: float) -> None:
+        if state and state not in self.entered:
+            self.entered[state] = at
 
     def _advance_step(self, at: float) -> None:
         """The current step ran its time at ``at``."""
@@ -196,6 +214,7 @@ class _Replay:
             return   # the run is over: nothing changes it any more
         if kind == PAUSE and self.paused_at is None:
             self.paused_at, self.held = at, False
+            self._mark(self.t.paused, at)
         elif kind == RESUME and self.paused_at is not None:
             self.paused_at, self.held = None, False
             self.since = at
@@ -208,6 +227,8 @@ class _Replay:
     def run(self) -> Status:
         self.finished: float | None = None
         pending = list(self.events)
+        if self.created < self.h.start:
+            self._mark(self.t.before, self.created)
         # Before the start: only pauses, resumes and a cancel can happen.
         while pending and pending[0][1] < self.h.start and self.phase == "before":
             kind, at = pending.pop(0)

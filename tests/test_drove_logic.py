@@ -319,7 +319,7 @@ def test_lifecycle_walks_the_table(t, state, outcome):
 
 def test_a_failing_task_ends_stopped_with_failed_outcome():
     status = lifecycle.state_at(30, created=0, run_seconds=20, fails=True)
-    assert (status.state, status.path, status.outcome, status.finished_at) == ("STOPPED", "failure", "failed", 28)
+    assert (status.state, status.outcome, status.finished_at, status.run_ended_at) == ("STOPPED", "failed", 28, 25)
 
 
 def test_kill_cancels_from_the_kill_time_and_is_ignored_once_the_run_is_over():

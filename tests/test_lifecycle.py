@@ -150,3 +150,22 @@ def test_a_table_refuses_non_finite_or_negative_durations():
 
 def test_states_lists_every_state_the_table_can_report():
     assert WITH_PATHS.states() == ["PENDING", "RUNNING", "RUN_COMPLETED", "DEPROVISIONING", "STOPPED"]
+
+
+def test_entered_gives_when_each_reached_state_was_first_entered():
+    history = History(start=100, created=50, failures=[1])
+    assert WITH_PATHS.entered(history, 99) == {}, "nothing before the start of a table without a before state"
+    assert THREE.entered(History(start=100, created=50), 99) == {"pending": 50}
+    assert WITH_PATHS.entered(history, 105) == {"PENDING": 100, "RUNNING": 102}
+    assert WITH_PATHS.entered(history, 1000) == {"PENDING": 100, "RUNNING": 102, "RUN_COMPLETED": 112,
+                                                 "DEPROVISIONING": 113, "STOPPED": 115}
+    assert list(WITH_PATHS.entered(history, 1000)) == ["PENDING", "RUNNING", "RUN_COMPLETED", "DEPROVISIONING",
+                                                       "STOPPED"], "in the order they were entered"
+
+
+def test_entered_follows_a_cancel_and_pauses():
+    cancelled = History(start=100, created=100, events=[(CANCEL, 105)])
+    assert WITH_PATHS.entered(cancelled, 1000) == {"PENDING": 100, "RUNNING": 102, "RUN_COMPLETED": 105,
+                                                   "DEPROVISIONING": 106, "STOPPED": 109}
+    paused = THREE.entered(History(start=100, created=100, events=[(PAUSE, 105), (RESUME, 115)]), 1000)
+    assert paused == {"a": 100, "paused": 105, "b": 120, "c": 140, "done": 170}

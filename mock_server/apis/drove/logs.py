@@ -40,12 +40,14 @@ def log_lines(record: dict, status: Status, now: float, seed: int) -> list[str]:
     image = record["spec"]["executable"]["url"]
     container = "".join(f"{_draw(seed, app, task, record['created'], 'container', i):016x}" for i in range(4))
     image_id = "sha256:" + "".join(f"{_draw(seed, image, 'image', i):016x}" for i in range(4))
-    created = record["created"]
-    events = [
-        _line(created + 1.004, "INFO", "CommonExecutableFetchAction", f"Pulling docker image: {image}"),
-        _line(created + 1.006, "INFO", "DockerUtils", f"Pulling docker image: {image}"),
-        _line(created + 3.912, "INFO", "DockerUtils", f"Pulled image {image} with image ID: {image_id}"),
-    ]
+    events = []
+    provisioning, starting = status.entered.get("PROVISIONING"), status.entered.get("STARTING")
+    if provisioning is not None:
+        events.append(_line(provisioning + 0.004, "INFO", "CommonExecutableFetchAction",
+                            f"Pulling docker image: {image}"))
+        events.append(_line(provisioning + 0.006, "INFO", "DockerUtils", f"Pulling docker image: {image}"))
+    if starting is not None:
+        events.append(_line(starting - 0.088, "INFO", "DockerUtils", f"Pulled image {image} with image ID: {image_id}"))
     if status.started_at is not None:
         started = status.started_at
         configs = record["spec"].get("configs") or []
