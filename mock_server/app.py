@@ -404,7 +404,7 @@ class RouteGuard:
             try:
                 json.loads(text, parse_constant=_reject_constant)
             except ValueError as exc:
-                raise Rejection("invalid", f"Malformed JSON body: {excerpt(exc, 120)}") from None
+                raise Rejection("invalid", f"Malformed JSON body: {excerpt(exc, 120)}", code="malformed_json") from None
         if media.startswith("multipart/") and "boundary=" not in raw_type:
             raise Rejection("invalid", "multipart body without a boundary")
 
@@ -519,13 +519,13 @@ def _connexion_view(doc: dict, own_validation: set[tuple[str, str]] = frozenset(
 
 
 def _unjudged(op: dict, resolver: Resolver) -> dict:
-    """``op`` with any-value schemas for its request body and query parameters."""
+    """``op`` with schemas any value passes for its request body and query parameters."""
     params = []
     for param in op.get("parameters") or []:
         param = resolver.resolve(param)
         if param.get("in") == "query":
             param = {k: v for k, v in param.items() if k not in ("schema", "content", "example", "examples")}
-            param = {**param, "schema": {}}
+            param = {**param, "schema": {"type": "string"}}   # a query value is text: any passes
         params.append(param)
     op = {**op, "parameters": params}
     body = resolver.resolve(op["requestBody"]) if op.get("requestBody") else None

@@ -284,12 +284,12 @@ def test_capacity_follows_the_placement_policy_and_what_is_in_use():
                                 "Cluster does not have enough Memory. Required: 512 Available: 0"]
 
 
-def test_a_missing_placement_policy_is_the_servers_null_pointer_500():
-    verdict = check_operation(create(placementPolicy=None), CLUSTER, [])
+def test_a_missing_placement_policy_is_the_servers_null_pointer_500_when_switched_on():
+    server_like = Cluster(CLUSTER.executors, type(CLUSTER.options)(missing_placement_policy_fails=True))
+    verdict = check_operation(create(placementPolicy=None), server_like, [])
     assert verdict.status == 500 and verdict.message == "Unexpected Server error"
     assert verdict.messages[0].startswith('Cannot invoke "com.phonepe.drove.models.application.placement.')
-    lenient = Cluster(CLUSTER.executors, type(CLUSTER.options)(missing_placement_policy_fails=False))
-    assert check_operation(create(placementPolicy=None), lenient, []).ok
+    assert check_operation(create(placementPolicy=None), CLUSTER, []).ok, "the fixture's default: off"
 
 
 def test_store_checks_messages():

@@ -15,6 +15,7 @@ import yaml
 from mock_server import PROJECT_ROOT
 from mock_server.apis.drove import operations as ops
 from mock_server.apis.drove import render
+from mock_server.apis.drove.cluster import Cluster
 from mock_server.response_check import ResponseChecker
 from mock_server.spec import SpecIndex
 from mock_server.store import MemoryStore
@@ -113,7 +114,12 @@ def test_refusals_conform_to_the_spec(drove):
                                                      "opSpec.parallelism must be greater than or equal to 1"]
     assert drove.operate({"type": "RESTART"}).body["message"] == "JSON validation failure"
     no_policy = {k: v for k, v in SPEC.items() if k != "placementPolicy"}
-    assert drove.operate({"type": "CREATE", "spec": no_policy, "opSpec": OP_SPEC}).status == 500
+    server_like = Cluster(drove.cluster.executors, type(drove.cluster.options)(missing_placement_policy_fails=True))
+    npe = conforms("taskOperation", ops.task_operation(drove.store, {"type": "CREATE", "spec": no_policy,
+                                                                      "opSpec": OP_SPEC},
+                                                        now=drove.now, seed=1, cluster=server_like))
+    assert npe.status == 500 and npe.body["message"] == "Unexpected Server error"
+    assert drove.operate({"type": "CREATE", "spec": no_policy, "opSpec": OP_SPEC}).status == 200, "default: off"
     capacity = {**SPEC, "resources": [{"type": "CPU", "count": 33}, {"type": "MEMORY", "sizeInMB": 512}]}
     refused = conforms("validateTaskSpec", ops.validate_spec(drove.store, capacity, now=drove.now,
                                                              cluster=drove.cluster))

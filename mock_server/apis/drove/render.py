@@ -103,7 +103,7 @@ def error_body(kind: str, message: str, details: list[str] | None = None) -> tup
         return UNAUTHORIZED_TEXT, "text/plain"
     if kind in ("invalid", "invalid_path", "conflict", "gone"):
         return failure(COMMAND_FAILURE, {"validationErrors": list(details or [message])}), "application/json"
-    if kind == "unavailable":
+    if kind in ("unavailable", "server_error"):
         return failure(SERVER_ERROR, {"failure": message}), "application/json"
     return None, None
 
