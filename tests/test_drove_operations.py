@@ -154,7 +154,7 @@ def test_log_endpoints_conform_and_grow(drove):
     drove.operate({"type": "CREATE", "spec": SPEC, "opSpec": OP_SPEC})
     drove.now = T0 + 9
     kw = {"now": drove.now, "seed": 1, "cluster": drove.cluster}
-    listed = conforms("listTaskLogFiles", ops.list_log_files(drove.store, "TEST_APP", "T0100", cluster=drove.cluster))
+    listed = conforms("listTaskLogFiles", ops.list_log_files(drove.store, "TEST_APP", "T0100", **kw))
     assert listed.body == {"files": ["output.log"]}
     end = conforms("readTaskLogFile", ops.read_log_file(drove.store, "TEST_APP", "T0100", "output.log", **kw))
     assert end.body["data"] == "" and end.body["offset"] > 0
@@ -168,8 +168,16 @@ def test_log_endpoints_conform_and_grow(drove):
     download = conforms("downloadTaskLogFile", ops.download_log_file(drove.store, "TEST_APP", "T0100", "output.log",
                                                                      now=drove.now, seed=1, cluster=drove.cluster))
     assert len(download.body) == later.body["offset"] and download.media_type == "text/plain"
-    unknown = conforms("listTaskLogFiles", ops.list_log_files(drove.store, "X", "Y", cluster=drove.cluster))
+    unknown = conforms("listTaskLogFiles", ops.list_log_files(drove.store, "X", "Y", **kw))
     assert unknown.status == 204
+    drove.now = T0 + 100
+    drove.operate({"type": "CREATE", "spec": {**SPEC, "taskId": "T0101"}, "opSpec": OP_SPEC})
+    pending = {"now": drove.now, "seed": 1, "cluster": drove.cluster}
+    not_yet = conforms("listTaskLogFiles", ops.list_log_files(drove.store, "TEST_APP", "T0101", **pending))
+    assert not_yet.status == 500 and "Could not read logs from" in not_yet.body["error"], "no file before a line"
+    no_file = conforms("downloadTaskLogFile", ops.download_log_file(drove.store, "TEST_APP", "T0101", "output.log",
+                                                                    **pending))
+    assert no_file.status == 500 and "Could not read log file" in no_file.body["error"]
     missing = conforms("readTaskLogFile", ops.read_log_file(drove.store, "TEST_APP", "T0100", "other.log",
                                                             offset=0, **kw))
     assert missing.status == 500
@@ -228,7 +236,7 @@ class CoreHandler(BaseHTTPRequestHandler):
         if len(parts) == 4 and parts[0] == "tasks" and parts[2] == "instances":
             return self._send(ops.get_task(c.store, parts[1], parts[3], now=c.now))
         if parts[:2] == ["logfiles", "tasks"] and parts[4:5] == ["list"]:
-            return self._send(ops.list_log_files(c.store, parts[2], parts[3], cluster=c.cluster))
+            return self._send(ops.list_log_files(c.store, parts[2], parts[3], **kw))
         if parts[:2] == ["logfiles", "tasks"] and parts[4:5] == ["read"]:
             return self._send(ops.read_log_file(c.store, parts[2], parts[3], parts[5],
                                                 offset=int(query.get("offset", -1)),

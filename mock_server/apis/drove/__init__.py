@@ -140,7 +140,7 @@ def search_task(ctx: Context) -> Reply:
 
 @vendor.operation("listTaskLogFiles")
 def list_log_files(ctx: Context) -> Reply:
-    return _reply(ops.list_log_files(ctx.store, *_task(ctx), cluster=_cluster(ctx)))
+    return _reply(ops.list_log_files(ctx.store, *_task(ctx), now=ctx.now(), seed=ctx.seed, cluster=_cluster(ctx)))
 
 
 @vendor.operation("readTaskLogFile")

@@ -1,5 +1,6 @@
 """A task's ``output.log`` as the executor keeps it, growing with the virtual clock, and the three log
 endpoints' answers (list / read / download), which the controller proxies without an envelope.
+The file (and its folder) exists from the instance's first line on (the image pull).
 
 The file holds what the executor's ``drove`` appender writes for the instance (pattern
 ``%(%-5level) [%date] [%logger{0}] %message%n``, as in drove-executor.yml): the executor's own
@@ -148,6 +149,13 @@ def download_answer(content: bytes, file_name: str, *, rename: bool = False, sou
         name = f"{source_app}_{task_id}_{file_name}-{stamp}"
     media = "application/octet-stream" if name.endswith((".gz", ".z", ".bin")) else "text/plain"
     return Answer(200, content, {"Content-Disposition": f"attachment; filename={name}"}, media)
+
+
+def missing_dir(log_dir: str) -> Answer:
+    """``.../list`` before the instance's first log line: the executor's ``Files.list`` of a folder
+    that does not exist yet fails (NoSuchFileException, whose message is the path) -> 400
+    ``{"error": "Could not read logs from ..."}``, which the controller turns into a 500."""
+    return executor_failed(400, {"error": f"Could not read logs from {log_dir}: {log_dir}"})
 
 
 def missing_file(log_dir: str, file_name: str) -> Answer:
