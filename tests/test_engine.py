@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -409,6 +410,10 @@ def test_unknown_ids_without_a_documented_404_are_deterministic_virtual_objects(
         assert other.get("/things/abc").content == thing.content, "on another server with the same seed too"
         assert client.get("/things/xyz").json() != thing.json() | {"thingId": "xyz"}, "another id differs"
         assert client.get("/things").json() == [], "virtual objects are not stored"
+        for odd in ("a\nb", "tab\there", "del\x7f"):   # a string id carries control characters as sent
+            odd_thing = client.get("/things/" + quote(odd))
+            assert (odd_thing.status_code, odd_thing.json()["thingId"]) == (200, odd), odd_thing.text
+        assert client.get("/things%0A").status_code == 404, "but never in a path's literal part"
 
 
 # -- persistence ----------------------------------------------------------------------------------
