@@ -3,12 +3,19 @@ against the served mock's Drove operations, authenticated as admin:admin: zero f
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 
 from .conftest import CLOCK_START
 from .test_schemathesis_i3d import run_schemathesis
 
 DROVE_OPERATIONS = 10
+# Every check of Schemathesis 4 but max_response_time (which needs a limit to mean anything).
+EVERY_CHECK = {"not_a_server_error", "status_code_conformance", "content_type_conformance",
+               "response_headers_conformance", "response_schema_conformance", "negative_data_rejection",
+               "positive_data_acceptance", "missing_required_header", "unsupported_method",
+               "allow_header_conformance", "use_after_free", "ensure_resource_availability", "ignored_auth",
+               "object_level_authorization"}
 
 
 def test_drove_operations_pass_every_schemathesis_check_including_stateful(serve, tmp_path):
@@ -20,7 +27,8 @@ def test_drove_operations_pass_every_schemathesis_check_including_stateful(serve
     # "SystemError: AST constructor recursion depth mismatch" in ast.parse (not thread-safe there).
     result = run_schemathesis(server.url, tmp_path, "--include-path-regex", "^/apis/v1/",
                               "--max-examples", "25", "--auth", "admin:admin",
-                              "--generation-with-security-parameters", "false", checks=(), workers=1)
+                              "--generation-with-security-parameters", "false", "--report", "junit,ndjson",
+                              checks=(), workers=1)
     summary = result.stdout[result.stdout.find("SUMMARY"):]
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     assert f"Tested: {DROVE_OPERATIONS}" in summary, summary
@@ -32,6 +40,10 @@ def test_drove_operations_pass_every_schemathesis_check_including_stateful(serve
     suites = ET.parse(next(tmp_path.glob("*.xml"))).getroot()
     assert len(suites.findall(".//testcase")) >= DROVE_OPERATIONS
     assert not suites.findall(".//failure") and not suites.findall(".//error"), summary
+    ran = {check["name"] for line in next(tmp_path.glob("*.ndjson")).read_text().splitlines()
+           for scenario in [json.loads(line).get("ScenarioFinished")] if scenario
+           for checks in (scenario["recorder"].get("checks") or {}).values() for check in checks}
+    assert not EVERY_CHECK - ran, f"checks that never ran: {EVERY_CHECK - ran}"
     # The mock checked its own responses too (strict): nothing it sent violated the spec.
     journal = server.client().get("/__admin/requests", params={"limit": 10000}).json()
     assert len(journal) > 300
