@@ -289,6 +289,14 @@ class _Replay:
                       self.since, None)
 
 
+def last_tick(start: float, every: float, now: float) -> float:
+    """The latest of ``start``, ``start + every``, ``start + 2 * every``, ... not after ``now``: when
+    something that reports periodically from ``start`` on (a heartbeat, a snapshot) last did."""
+    if not (math.isfinite(every) and every > 0):
+        raise ValueError("every must be finite and > 0")
+    return start + max(0, math.floor((now - start) / every)) * every
+
+
 def history(start: float, created: float | None = None, events: Iterable[tuple[str, float]] = (),
             failures: Iterable[int | None] = ()) -> History:
     """A ``History`` from plain values."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mock_server.lifecycle import CANCEL, PAUSE, RESUME, History, Lifecycle, Retry, Step
+from mock_server.lifecycle import CANCEL, PAUSE, RESUME, History, Lifecycle, Retry, Step, last_tick
 from mock_server.store import SqliteStore
 
 # Three timed steps (10 s, 20 s, 30 s) starting at t=100, created at t=50.
@@ -169,3 +169,10 @@ def test_entered_follows_a_cancel_and_pauses():
                                                    "DEPROVISIONING": 106, "STOPPED": 109}
     paused = THREE.entered(History(start=100, created=100, events=[(PAUSE, 105), (RESUME, 115)]), 1000)
     assert paused == {"a": 100, "paused": 105, "b": 120, "c": 140, "done": 170}
+
+
+def test_last_tick_is_the_latest_periodic_report_not_after_now():
+    assert [last_tick(100, 20, t) for t in (100, 119.9, 120, 150, 1000)] == [100, 100, 120, 140, 1000]
+    assert last_tick(100, 20, 50) == 100, "nothing before the start"
+    with pytest.raises(ValueError):
+        last_tick(0, 0, 10)
