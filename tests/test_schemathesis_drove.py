@@ -36,7 +36,8 @@ def test_drove_operations_pass_every_schemathesis_check_including_stateful(serve
     assert "✅ Fuzzing" in summary and "✅ Stateful" in summary, summary
     assert "missing test data" not in result.stdout.lower(), result.stdout[-4000:]
     links = result.stdout[result.stdout.find("API Links:"):].splitlines()[0]
-    assert links.startswith("API Links:") and " 0 covered" not in links, links
+    covered = int(links.split()[2])
+    assert covered >= 5, f"the stateful phase follows the CREATE links: {links}"
     suites = ET.parse(next(tmp_path.glob("*.xml"))).getroot()
     assert len(suites.findall(".//testcase")) >= DROVE_OPERATIONS
     assert not suites.findall(".//failure") and not suites.findall(".//error"), summary
