@@ -131,6 +131,23 @@ class Lifecycle:
         replay = _Replay(self, history, now)
         return replay.run(), replay.transitions
 
+    def entered(self, history: History, now: float) -> dict[str, float]:
+        """Each state reached by virtual time ``now`` -> when it was first entered, in order.
+
+        For renderers that show when something began (a container started, a run ended) without
+        redoing the table's arithmetic."""
+        replay = _Replay(self, history, now)
+        replay.run()
+        marks = [(at, state) for state, at in ([(self.before, replay.created)] if self.before
+                                              and replay.created < history.start else [])]
+        marks += [(t.at, t.state) for t in replay.transitions]
+        if self.paused and replay.held_at:
+            marks.append((replay.held_at[0], self.paused))
+        out: dict[str, float] = {}
+        for at, state in sorted(marks, key=lambda m: m[0]):
+            out.setdefault(state, at)
+        return out
+
     def states(self) -> list[str]:
         """Every state this table can report, in table order (for docs and schema checks)."""
         names = [self.before, *(s.state for s in self.steps), self.retry.state if self.retry else None,
@@ -202,6 +219,7 @@ class _Replay:
         self.waiting_at: float | None = None    # when a waiting step was reached (None: not waiting)
         self.finished: float | None = None
         self.transitions: list[Transition] = []
+        self.held_at: list[float] = []          # when pauses took hold, in order
 
     # -- the steps of each phase ------------------------------------------------------------------
     def _steps(self) -> Sequence[Step]:
@@ -292,6 +310,7 @@ class _Replay:
             self.depth += 1
             if self._pausable() and self.paused_at is None:
                 self.paused_at = at
+                self.held_at.append(at)
         elif kind == RESUME and self.depth > 0:
             self.depth -= 1
             if self.depth == 0 and self.paused_at is not None:
@@ -361,6 +380,14 @@ class _Replay:
         step = self._steps()[self.index]
         return Status(step.state, self.phase, self.index, self.main_step, self.attempt, self.outcome,
                       self.since, None, entered=entered, until=until)
+
+
+def last_tick(start: float, every: float, now: float) -> float:
+    """The latest of ``start``, ``start + every``, ``start + 2 * every``, ... not after ``now``: when
+    something that reports periodically from ``start`` on (a heartbeat, a snapshot) last did."""
+    if not (math.isfinite(every) and every > 0):
+        raise ValueError("every must be finite and > 0")
+    return start + max(0, math.floor((now - start) / every)) * every
 
 
 def history(start: float, created: float | None = None, events: Iterable[tuple[str, float]] = (),

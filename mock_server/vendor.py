@@ -7,7 +7,8 @@ discovers it and never imports one by name. Each seam is read by exactly one sta
 
   wire      RawRequest -> Routed (which operation, which parameters), and Reply -> the wire
   identify  credentials + raw request -> Caller (account, roles), or the vendor's 401/403
-  (request validation: Connexion, from the spec)
+  (request validation: Connexion, from the spec; except for the operations in ``own_validation``,
+  whose body and query parameters the vendor's handler checks itself)
   access    per-operation rules after validation: roles, ownership, secrets bound to an entity
   handlers  code per operationId, only where data cannot say it (else the generic engine)
   envelope  wraps a success reply in the vendor's envelope
@@ -269,7 +270,8 @@ class Vendor:
                  seed: Seeder | None = None, lifecycles: Mapping[str, Any] | None = None,
                  records: Mapping[str, Any] | None = None, sequences: Mapping[str, str] | None = None,
                  secrets: Mapping[str, Iterable[str]] | None = None,
-                 check: Callable[[Mapping[str, dict]], None] | None = None) -> None:
+                 check: Callable[[Mapping[str, dict]], None] | None = None,
+                 own_validation: Iterable[str] = ()) -> None:
         self.name = name
         self.servers = list(servers)
         self.wire = wire
@@ -290,6 +292,9 @@ class Vendor:
         # the vendor's own collections of an import (names without the namespace prefix) and
         # raises ValueError when they do not hold together.
         self.check = check
+        # operationIds whose body and query parameters Connexion only parses, never judges: the
+        # vendor's server is more lenient or words its refusals its own way, so its handler decides.
+        self.own_validation = frozenset(own_validation)
         self.handlers: dict[str, Handler] = {}
         self.home: Path | None = None   # the folder the module lives in (for its fixtures)
 

@@ -57,6 +57,7 @@ def run(url: str, *args: str, username: str | None = "admin", password: str | No
     env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
     env["NO_PROXY"] = env["no_proxy"] = "*"
     env["PYTHONUNBUFFERED"] = "1"
+    env["TZ"] = "UTC"   # the CLI prints dates in local time: the same output on every machine
     done = subprocess.run([*command, *args], capture_output=True, text=True, timeout=timeout, env=env,
                           cwd=cwd or PROJECT_ROOT, stdin=subprocess.DEVNULL)
     return CliRun(done.returncode, done.stdout, done.stderr)

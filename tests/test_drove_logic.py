@@ -284,12 +284,12 @@ def test_capacity_follows_the_placement_policy_and_what_is_in_use():
                                 "Cluster does not have enough Memory. Required: 512 Available: 0"]
 
 
-def test_a_missing_placement_policy_is_the_servers_null_pointer_500():
-    verdict = check_operation(create(placementPolicy=None), CLUSTER, [])
+def test_a_missing_placement_policy_is_the_servers_null_pointer_500_when_switched_on():
+    server_like = Cluster(CLUSTER.executors, type(CLUSTER.options)(missing_placement_policy_fails=True))
+    verdict = check_operation(create(placementPolicy=None), server_like, [])
     assert verdict.status == 500 and verdict.message == "Unexpected Server error"
     assert verdict.messages[0].startswith('Cannot invoke "com.phonepe.drove.models.application.placement.')
-    lenient = Cluster(CLUSTER.executors, type(CLUSTER.options)(missing_placement_policy_fails=False))
-    assert check_operation(create(placementPolicy=None), lenient, []).ok
+    assert check_operation(create(placementPolicy=None), CLUSTER, []).ok, "the fixture's default: off"
 
 
 def test_store_checks_messages():
@@ -319,7 +319,7 @@ def test_lifecycle_walks_the_table(t, state, outcome):
 
 def test_a_failing_task_ends_stopped_with_failed_outcome():
     status = lifecycle.state_at(30, created=0, run_seconds=20, fails=True)
-    assert (status.state, status.path, status.outcome, status.finished_at) == ("STOPPED", "failure", "failed", 28)
+    assert (status.state, status.outcome, status.finished_at, status.run_ended_at) == ("STOPPED", "failed", 28, 25)
 
 
 def test_kill_cancels_from_the_kill_time_and_is_ignored_once_the_run_is_over():

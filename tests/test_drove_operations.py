@@ -15,6 +15,7 @@ import yaml
 from mock_server import PROJECT_ROOT
 from mock_server.apis.drove import operations as ops
 from mock_server.apis.drove import render
+from mock_server.apis.drove.cluster import Cluster
 from mock_server.response_check import ResponseChecker
 from mock_server.spec import SpecIndex
 from mock_server.store import MemoryStore
@@ -113,7 +114,12 @@ def test_refusals_conform_to_the_spec(drove):
                                                      "opSpec.parallelism must be greater than or equal to 1"]
     assert drove.operate({"type": "RESTART"}).body["message"] == "JSON validation failure"
     no_policy = {k: v for k, v in SPEC.items() if k != "placementPolicy"}
-    assert drove.operate({"type": "CREATE", "spec": no_policy, "opSpec": OP_SPEC}).status == 500
+    server_like = Cluster(drove.cluster.executors, type(drove.cluster.options)(missing_placement_policy_fails=True))
+    npe = conforms("taskOperation", ops.task_operation(drove.store, {"type": "CREATE", "spec": no_policy,
+                                                                      "opSpec": OP_SPEC},
+                                                        now=drove.now, seed=1, cluster=server_like))
+    assert npe.status == 500 and npe.body["message"] == "Unexpected Server error"
+    assert drove.operate({"type": "CREATE", "spec": no_policy, "opSpec": OP_SPEC}).status == 200, "default: off"
     capacity = {**SPEC, "resources": [{"type": "CPU", "count": 33}, {"type": "MEMORY", "sizeInMB": 512}]}
     refused = conforms("validateTaskSpec", ops.validate_spec(drove.store, capacity, now=drove.now,
                                                              cluster=drove.cluster))
@@ -148,7 +154,7 @@ def test_log_endpoints_conform_and_grow(drove):
     drove.operate({"type": "CREATE", "spec": SPEC, "opSpec": OP_SPEC})
     drove.now = T0 + 9
     kw = {"now": drove.now, "seed": 1, "cluster": drove.cluster}
-    listed = conforms("listTaskLogFiles", ops.list_log_files(drove.store, "TEST_APP", "T0100", cluster=drove.cluster))
+    listed = conforms("listTaskLogFiles", ops.list_log_files(drove.store, "TEST_APP", "T0100", **kw))
     assert listed.body == {"files": ["output.log"]}
     end = conforms("readTaskLogFile", ops.read_log_file(drove.store, "TEST_APP", "T0100", "output.log", **kw))
     assert end.body["data"] == "" and end.body["offset"] > 0
@@ -162,8 +168,16 @@ def test_log_endpoints_conform_and_grow(drove):
     download = conforms("downloadTaskLogFile", ops.download_log_file(drove.store, "TEST_APP", "T0100", "output.log",
                                                                      now=drove.now, seed=1, cluster=drove.cluster))
     assert len(download.body) == later.body["offset"] and download.media_type == "text/plain"
-    unknown = conforms("listTaskLogFiles", ops.list_log_files(drove.store, "X", "Y", cluster=drove.cluster))
+    unknown = conforms("listTaskLogFiles", ops.list_log_files(drove.store, "X", "Y", **kw))
     assert unknown.status == 204
+    drove.now = T0 + 100
+    drove.operate({"type": "CREATE", "spec": {**SPEC, "taskId": "T0101"}, "opSpec": OP_SPEC})
+    pending = {"now": drove.now, "seed": 1, "cluster": drove.cluster}
+    not_yet = conforms("listTaskLogFiles", ops.list_log_files(drove.store, "TEST_APP", "T0101", **pending))
+    assert not_yet.status == 500 and "Could not read logs from" in not_yet.body["error"], "no file before a line"
+    no_file = conforms("downloadTaskLogFile", ops.download_log_file(drove.store, "TEST_APP", "T0101", "output.log",
+                                                                    **pending))
+    assert no_file.status == 500 and "Could not read log file" in no_file.body["error"]
     missing = conforms("readTaskLogFile", ops.read_log_file(drove.store, "TEST_APP", "T0100", "other.log",
                                                             offset=0, **kw))
     assert missing.status == 500
@@ -222,7 +236,7 @@ class CoreHandler(BaseHTTPRequestHandler):
         if len(parts) == 4 and parts[0] == "tasks" and parts[2] == "instances":
             return self._send(ops.get_task(c.store, parts[1], parts[3], now=c.now))
         if parts[:2] == ["logfiles", "tasks"] and parts[4:5] == ["list"]:
-            return self._send(ops.list_log_files(c.store, parts[2], parts[3], cluster=c.cluster))
+            return self._send(ops.list_log_files(c.store, parts[2], parts[3], **kw))
         if parts[:2] == ["logfiles", "tasks"] and parts[4:5] == ["read"]:
             return self._send(ops.read_log_file(c.store, parts[2], parts[3], parts[5],
                                                 offset=int(query.get("offset", -1)),

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -429,6 +430,10 @@ def test_unknown_ids_without_a_documented_404_are_deterministic_virtual_objects(
         assert other.get("/things/abc").content == thing.content, "on another server with the same seed too"
         assert client.get("/things/xyz").json() != thing.json() | {"thingId": "xyz"}, "another id differs"
         assert client.get("/things").json() == [], "virtual objects are not stored"
+        for odd in ("a\nb", "tab\there", "del\x7f"):   # a string id carries control characters as sent
+            odd_thing = client.get("/things/" + quote(odd))
+            assert (odd_thing.status_code, odd_thing.json()["thingId"]) == (200, odd), odd_thing.text
+        assert client.get("/things%0A").status_code == 404, "but never in a path's literal part"
 
 
 # -- persistence ----------------------------------------------------------------------------------
@@ -683,6 +688,35 @@ def test_app_built_for_a_non_loopback_host_hides_the_admin_api(pets_files):
         assert client.get("/__admin/health").status_code == 404
         assert client.post("/__admin/reset").status_code == 404
         assert client.get("/pets", headers=KEY).status_code == 200, "the vendor API is still served"
+
+
+# -- vendors that validate some requests themselves ----------------------------------------------
+def lenient_pets(own: set[str]) -> Vendor:
+    """createPet answers what its handler received; with ``own``, the vendor judges the request."""
+    lenient = Vendor("pets", own_validation=own)
+
+    @lenient.operation("createPet")
+    def echo(ctx) -> Reply:
+        return Reply(201, {"id": 99, "name": str(ctx.body), "tag": "cat", "ownerEmail": "a@b.example",
+                           "createdAt": "2026-01-01T00:00:00Z"}, {"Location": "/pets/99"})
+
+    return lenient
+
+
+def test_own_validation_leaves_the_body_to_the_vendor_handler_but_still_parses_json(pets_files):
+    schema_breaking = {"name": 7, "tag": "CAT", "unknown": True}   # wrong type, bad enum, extra property
+    app = create_app(pets_config(pets_files), vendors=[lenient_pets({"createPet"})])
+    with running(app) as url, httpx.Client(base_url=url, headers=KEY) as client:
+        accepted = client.post("/pets", json=schema_breaking)
+        assert accepted.status_code == 201, accepted.text
+        assert accepted.json()["name"] == str(schema_breaking), "the handler got the parsed body"
+        malformed = client.post("/pets", content=b'{"name": ', headers={"Content-Type": "application/json"})
+        assert malformed.status_code == 400, "malformed JSON is still refused before the handler"
+        assert client.post("/pets", json={"name": "x"}, headers={"X-API-Key": ""}).status_code == 401
+    app = create_app(pets_config(pets_files), vendors=[lenient_pets(set())])
+    with running(app) as url, httpx.Client(base_url=url, headers=KEY) as client:
+        refused = client.post("/pets", json=schema_breaking)
+        assert refused.status_code == 400, "without own_validation Connexion judges the body"
 
 
 # -- strict response validation -------------------------------------------------------------------

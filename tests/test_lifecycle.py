@@ -5,6 +5,9 @@ from __future__ import annotations
 import pytest
 
 from mock_server.lifecycle import CANCEL, PAUSE, RELEASE, RESUME, History, Lifecycle, Retry, Step
+
+
+from mock_server.lifecycle import CANCEL, PAUSE, RESUME, History, Lifecycle, Retry, Step, last_tick
 from mock_server.store import SqliteStore
 
 # Three timed steps (10 s, 20 s, 30 s) starting at t=100, created at t=50.
@@ -230,3 +233,29 @@ def test_the_timeline_lists_every_state_entered_with_its_attempt_and_time():
         ("QUEUED", "run", 0, 1, 10), ("EXECUTING", "run", 1, 1, 11), ("PENDING", "retry", 0, 1, 14),
         ("QUEUED", "run", 0, 2, 74), ("EXECUTING", "run", 1, 2, 75), ("PROCESSED", "end", None, 2, 78)]
     assert table.timeline(History(start=10), 5)[1] == [], "nothing entered before the start"
+
+
+def test_entered_gives_when_each_reached_state_was_first_entered():
+    history = History(start=100, created=50, failures=[1])
+    assert WITH_PATHS.entered(history, 99) == {}, "nothing before the start of a table without a before state"
+    assert THREE.entered(History(start=100, created=50), 99) == {"pending": 50}
+    assert WITH_PATHS.entered(history, 105) == {"PENDING": 100, "RUNNING": 102}
+    assert WITH_PATHS.entered(history, 1000) == {"PENDING": 100, "RUNNING": 102, "RUN_COMPLETED": 112,
+                                                 "DEPROVISIONING": 113, "STOPPED": 115}
+    assert list(WITH_PATHS.entered(history, 1000)) == ["PENDING", "RUNNING", "RUN_COMPLETED", "DEPROVISIONING",
+                                                       "STOPPED"], "in the order they were entered"
+
+
+def test_entered_follows_a_cancel_and_pauses():
+    cancelled = History(start=100, created=100, events=[(CANCEL, 105)])
+    assert WITH_PATHS.entered(cancelled, 1000) == {"PENDING": 100, "RUNNING": 102, "RUN_COMPLETED": 105,
+                                                   "DEPROVISIONING": 106, "STOPPED": 109}
+    paused = THREE.entered(History(start=100, created=100, events=[(PAUSE, 105), (RESUME, 115)]), 1000)
+    assert paused == {"a": 100, "paused": 105, "b": 120, "c": 140, "done": 170}
+
+
+def test_last_tick_is_the_latest_periodic_report_not_after_now():
+    assert [last_tick(100, 20, t) for t in (100, 119.9, 120, 150, 1000)] == [100, 100, 120, 140, 1000]
+    assert last_tick(100, 20, 50) == 100, "nothing before the start"
+    with pytest.raises(ValueError):
+        last_tick(0, 0, 10)

@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 
 from mock_server import PROJECT_ROOT
+from tests import drove_cli
 
 README = (PROJECT_ROOT / "README.md").read_text()
 
@@ -169,3 +170,66 @@ def test_the_replicas_walkthrough_works_as_typed_on_two_replicas(serve, redis_ur
     assert batch["taskIds"] == [29], "the task the block reads"
     assert read[0]["id"] == 29 and read[0]["currentActionIdx"] == 0
     assert moved[0]["currentActionIdx"] == 1, moved
+
+
+# -- the Drove walkthroughs -----------------------------------------------------------------------
+def drove_block(title: str) -> str:
+    drove = section("## Drove — task management")
+    (block, *_) = blocks(drove[drove.index(title):], "sh")
+    return block
+
+
+def test_the_drove_curl_walkthrough_works_as_typed_on_a_fresh_make_serve(serve):
+    server = serve()   # what `make serve` runs: a running clock, the shipped fixtures
+    separate = "curl() { command curl \"$@\"; printf '\\n\\036\\n'; }\n"
+    block = drove_block("**curl walkthrough**")
+    result = subprocess.run(["bash", "-ec", separate + block.replace("http://127.0.0.1:8000", server.url)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    outputs = [chunk.strip() for chunk in result.stdout.split("\036")[:-1]]
+    (freeze, ping, listed, created, pending, advanced, running, log, guest, killed, advanced_again, stopped,
+     deleted, gone, unauthorized) = outputs
+    assert json.loads(freeze)["frozen"] is True
+    assert json.loads(ping) == {"status": "SUCCESS", "data": "pong", "message": "success"}
+    assert sorted(t["taskId"] for t in json.loads(listed)["data"]) == ["adhoc-query-77", "nightly-export-20261201"]
+    assert json.loads(created) == {"status": "SUCCESS", "data": {"taskId": "TEST_APP-T0100"}, "message": "success"}
+    pending = json.loads(pending)["data"]
+    assert pending["state"] == "PENDING" and "hostname" not in pending
+    assert pending["executable"]["dockerPullTimeout"] == "100 seconds"
+    assert json.loads(advanced_again)["now"] == json.loads(advanced)["now"] + 3 == json.loads(freeze)["now"] + 9
+    running = json.loads(running)["data"]
+    assert (running["state"], running["hostname"]) == ("RUNNING", "drove-exec-01.local")
+    log = json.loads(log)
+    assert log["offset"] == 0 and "Pulling docker image: ghcr.io/appform-io/test-task" in log["data"]
+    assert guest == "403"
+    assert json.loads(killed)["data"] == {"taskId": "T0100"}
+    stopped = json.loads(stopped)["data"]
+    assert (stopped["state"], stopped["taskResult"]) == ("STOPPED", {"status": "CANCELLED", "exitCode": -1})
+    assert json.loads(deleted)["data"] == {"deleted": True}
+    assert json.loads(gone) == {"status": "FAILED", "message": "No such task instance TEST_APP/T0100"}
+    assert unauthorized == "Credentials are required to access this resource."
+
+
+def test_the_drove_cli_walkthrough_works_as_typed(serve, tmp_path):
+    drove = str(drove_cli.install())
+    server = serve("--frozen-clock")
+    install, *lines = drove_block("**drove-cli walkthrough**").splitlines()
+    assert install.startswith("python3 -m venv /tmp/drove-cli"), "the first line installs drove-cli"
+    block = ("\n".join(lines).replace("/tmp/drove-cli/bin/drove", drove)
+             .replace("http://127.0.0.1:8000", server.url).replace("/tmp/spec.json", str(tmp_path / "spec.json")))
+    env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
+    result = subprocess.run(["bash", "-ec", block], capture_output=True, text=True, timeout=120,
+                            env={**env, "NO_PROXY": "*", "TZ": "UTC"})
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    expected = ["Task created. Source App Name: TEST_APP Task ID: T0200. Drove assigned task ID: TEST_APP-T0200",
+                "T0200", "RUNNING", "files", "['output.log']", "Task kill issued", "Error making Drove call: \n",
+                "STOPPED", "CANCELLED (Task exit code: -1)",
+                "Error: [400 - FAILED] Command validation failure.",
+                "Task already exists for TEST_APP/T0200 with taskID: TEST_APP-T0200",
+                "Error making Drove call: No such task instance TEST_APP/NOPE"]
+    position = 0
+    for text in expected:
+        found = out.find(text, position)
+        assert found >= 0, f"{text!r} missing after position {position}:\n{out}"
+        position = found + len(text)

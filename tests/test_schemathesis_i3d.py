@@ -14,12 +14,13 @@ from .conftest import CLOCK_START
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 
 
-def run_schemathesis(url: str, report_dir: Path, *extra: str) -> subprocess.CompletedProcess:
+def run_schemathesis(url: str, report_dir: Path, *extra: str, checks: tuple[str, ...] = ("--checks", "all"),
+                     workers: int = 2) -> subprocess.CompletedProcess:
     return subprocess.run(
         [str(SCHEMATHESIS), "--config-file", str(PROJECT_ROOT / "schemathesis.toml"), "run",
          str(PROJECT_ROOT / "specs" / "openapi.yaml"), "--url", url,
-         "--checks", "all", "--phases", "examples,coverage,fuzzing,stateful",
-         "--seed", "1", "--workers", "2", "--suppress-health-check", "too_slow",
+         *checks, "--phases", "examples,coverage,fuzzing,stateful",
+         "--seed", "1", "--workers", str(workers), "--suppress-health-check", "too_slow",
          "--report", "junit", "--report-dir", str(report_dir), *extra],
         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600,
     )

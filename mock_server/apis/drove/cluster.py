@@ -44,7 +44,8 @@ class Options:
     disable_cmdl_args: bool = False
     enable_raw_device_access: bool = False
     # TaskEngine calls hasLocalPolicy(spec.placementPolicy) without a null check: no policy -> NPE -> 500.
-    missing_placement_policy_fails: bool = True
+    # Off by default (the mock's choice, specs/notes/drove.md): a spec without a policy is placed as ANY.
+    missing_placement_policy_fails: bool = False
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ class Cluster:
             allowed_mount_dirs=tuple(o.get("allowedMountDirs") or ()),
             disable_cmdl_args=bool(o.get("disableCmdlArgs", False)),
             enable_raw_device_access=bool(o.get("enableRawDeviceAccess", False)),
-            missing_placement_policy_fails=bool(o.get("missingPlacementPolicyFails", True)),
+            missing_placement_policy_fails=bool(o.get("missingPlacementPolicyFails", False)),
         )
         return cls(executors, options, settings.get("logPath", cls.log_path))
 

@@ -1,8 +1,6 @@
-"""A Drove task's life as data: the executor's state table, and the state at virtual time t.
-
-The table has the shape of the engine's generic ``Lifecycle(steps=[Step(...)], done_path=...,
-failure_path=..., cancel_path=...)`` (design: the vendor-profile seam), written as plain data so
-the generic module can take it over unchanged; ``state_at`` is the one function it replaces.
+"""A Drove task's life as data: the executor's state table (the engine's ``Lifecycle``), the
+task's ``History`` (created, a kill, whether the container exits non-zero), and the status the
+renderers read. All time arithmetic is the engine's (``mock_server/lifecycle.py``).
 
 Every path ends in STOPPED (Drove has no FAILED/CANCELLED state: the outcome is ``taskResult``).
 A KILL moves a task that has not finished its run to RUN_COMPLETED at once; a KILL during
@@ -14,16 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mock_server.fakes import seed_for
+from mock_server.lifecycle import CANCEL, History, Lifecycle, Step
 
-# Seconds per state. RUNNING's ``None`` = the task's own run time (``run_plan``).
-LIFECYCLE = {
-    "steps": [("PENDING", 1), ("PROVISIONING", 3), ("STARTING", 1), ("RUNNING", None)],
-    "done": "STOPPED", "failed": "STOPPED", "cancelled": "STOPPED",
-    "done_path": [("RUN_COMPLETED", 1), ("DEPROVISIONING", 2)],
-    "failure_path": [("RUN_COMPLETED", 1), ("DEPROVISIONING", 2)],  # the container exited non-zero
-    "cancel_path": [("RUN_COMPLETED", 1), ("DEPROVISIONING", 2)],
-    "fail_at": "RUNNING",  # a failing task fails at the end of this step
-}
+# The executor's task state machine (drove-executor statemachine/task); RUNNING lasts the task's run.
+BEFORE_RUN = (Step("PENDING", 1), Step("PROVISIONING", 3), Step("STARTING", 1))
+AFTER_RUN = (Step("RUN_COMPLETED", 1), Step("DEPROVISIONING", 2))
+RUNNING_STEP = len(BEFORE_RUN)   # a failing task's container exits at the end of RUNNING
 ACTIVE = ("PENDING", "PROVISIONING", "STARTING", "RUNNING", "RUN_COMPLETED", "DEPROVISIONING")
 # The run is over (taskResult is set) from RUN_COMPLETED on.
 RUN_OVER = ("RUN_COMPLETED", "DEPROVISIONING", "STOPPED")
@@ -34,18 +28,31 @@ FAILURE_EXIT_CODES = (1, 2, 3, 137)
 RUN_SECONDS_ENV, EXIT_CODE_ENV = "MOCK_RUN_SECONDS", "MOCK_EXIT_CODE"
 
 
+def table(run_seconds: float) -> Lifecycle:
+    """The state table of a task whose container runs ``run_seconds``."""
+    return Lifecycle(steps=[*BEFORE_RUN, Step("RUNNING", run_seconds)], done="STOPPED", failed="STOPPED",
+                     cancelled="STOPPED", done_path=AFTER_RUN, failure_path=AFTER_RUN, cancel_path=AFTER_RUN)
+
+
 @dataclass(frozen=True)
 class Status:
-    """Mirrors the engine's ``lifecycle.Status`` (no pauses: Drove tasks cannot be paused)."""
+    """What TaskInfo and the log file are rendered from."""
 
     state: str
-    step: int | None  # index into ``steps`` while on the main path
-    path: str  # "main" | "done" | "failure" | "cancel"
     outcome: str | None  # None while running, then "done" | "failed" | "cancelled"
     since: float  # when ``state`` was entered
     finished_at: float | None  # when STOPPED was reached
-    run_ended_at: float | None  # when RUN_COMPLETED was entered (the container's end)
-    started_at: float | None  # when RUNNING was entered (the container started), if it was
+    entered: dict[str, float]  # state -> when it was first entered (up to now)
+
+    @property
+    def started_at(self) -> float | None:
+        """When the container started (RUNNING was entered), if it did."""
+        return self.entered.get("RUNNING")
+
+    @property
+    def run_ended_at(self) -> float | None:
+        """When the run was over (RUN_COMPLETED was entered), if it is."""
+        return self.entered.get("RUN_COMPLETED")
 
 
 def run_plan(seed: int, source_app: str, task_id: str, env: dict | None) -> tuple[int, int]:
@@ -75,26 +82,13 @@ def _int(text: str | None) -> int | None:
 
 def state_at(now: float, *, created: float, run_seconds: float, fails: bool,
              killed_at: float | None = None) -> Status:
-    """The task's status at ``now`` (unix seconds), computed from the table; nothing is stored."""
-    t, started = created, None
-    for index, (name, seconds) in enumerate(LIFECYCLE["steps"]):
-        started = t if name == "RUNNING" else started
-        end = t + (run_seconds if seconds is None else seconds)
-        if killed_at is not None and killed_at < end and killed_at <= now:
-            return _follow(now, max(killed_at, t), "cancel", "cancelled", started)
-        if now < end:
-            return Status(name, index, "main", None, t, None, None, started)
-        t = end
-    return _follow(now, t, "failure", "failed", started) if fails else _follow(now, t, "done", "done", started)
-
-
-def _follow(now: float, t: float, path: str, outcome: str, started: float | None) -> Status:
-    run_ended = t
-    for name, seconds in LIFECYCLE[f"{path}_path"]:
-        if now < t + seconds:
-            return Status(name, None, path, outcome, t, None, run_ended, started)
-        t += seconds
-    return Status(LIFECYCLE[outcome], None, path, outcome, t, t, run_ended, started)
+    """The task's status at ``now`` (unix seconds), replayed from the table; nothing is stored."""
+    lifecycle = table(run_seconds)
+    history = History(start=created, created=created, events=[(CANCEL, killed_at)] if killed_at is not None else [],
+                      failures=[RUNNING_STEP] if fails else [])
+    progress = lifecycle.at(history, now)
+    return Status(progress.state, progress.outcome, progress.since, progress.finished_at,
+                  lifecycle.entered(history, now))
 
 
 def accepts_kill(status: Status) -> bool:
@@ -103,6 +97,6 @@ def accepts_kill(status: Status) -> bool:
 
 
 def status_of(record: dict, now: float) -> Status:
-    """``state_at`` for a stored task record (``render.new_record``)."""
+    """``state_at`` for a stored task record (``tasks.new_record``)."""
     return state_at(now, created=record["created"], run_seconds=record["runSeconds"],
                     fails=record["exitCode"] != 0, killed_at=record.get("killedAt"))

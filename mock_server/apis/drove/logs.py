@@ -1,5 +1,6 @@
 """A task's ``output.log`` as the executor keeps it, growing with the virtual clock, and the three log
 endpoints' answers (list / read / download), which the controller proxies without an envelope.
+The file (and its folder) exists from the instance's first line on (the image pull).
 
 The file holds what the executor's ``drove`` appender writes for the instance (pattern
 ``%(%-5level) [%date] [%logger{0}] %message%n``, as in drove-executor.yml): the executor's own
@@ -40,12 +41,14 @@ def log_lines(record: dict, status: Status, now: float, seed: int) -> list[str]:
     image = record["spec"]["executable"]["url"]
     container = "".join(f"{_draw(seed, app, task, record['created'], 'container', i):016x}" for i in range(4))
     image_id = "sha256:" + "".join(f"{_draw(seed, image, 'image', i):016x}" for i in range(4))
-    created = record["created"]
-    events = [
-        _line(created + 1.004, "INFO", "CommonExecutableFetchAction", f"Pulling docker image: {image}"),
-        _line(created + 1.006, "INFO", "DockerUtils", f"Pulling docker image: {image}"),
-        _line(created + 3.912, "INFO", "DockerUtils", f"Pulled image {image} with image ID: {image_id}"),
-    ]
+    events = []
+    provisioning, starting = status.entered.get("PROVISIONING"), status.entered.get("STARTING")
+    if provisioning is not None:
+        events.append(_line(provisioning + 0.004, "INFO", "CommonExecutableFetchAction",
+                            f"Pulling docker image: {image}"))
+        events.append(_line(provisioning + 0.006, "INFO", "DockerUtils", f"Pulling docker image: {image}"))
+    if starting is not None:
+        events.append(_line(starting - 0.088, "INFO", "DockerUtils", f"Pulled image {image} with image ID: {image_id}"))
     if status.started_at is not None:
         started = status.started_at
         configs = record["spec"].get("configs") or []
@@ -146,6 +149,13 @@ def download_answer(content: bytes, file_name: str, *, rename: bool = False, sou
         name = f"{source_app}_{task_id}_{file_name}-{stamp}"
     media = "application/octet-stream" if name.endswith((".gz", ".z", ".bin")) else "text/plain"
     return Answer(200, content, {"Content-Disposition": f"attachment; filename={name}"}, media)
+
+
+def missing_dir(log_dir: str) -> Answer:
+    """``.../list`` before the instance's first log line: the executor's ``Files.list`` of a folder
+    that does not exist yet fails (NoSuchFileException, whose message is the path) -> 400
+    ``{"error": "Could not read logs from ..."}``, which the controller turns into a 500."""
+    return executor_failed(400, {"error": f"Could not read logs from {log_dir}: {log_dir}"})
 
 
 def missing_file(log_dir: str, file_name: str) -> Answer:

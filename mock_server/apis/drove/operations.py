@@ -153,8 +153,14 @@ def _log_target(store: Store, cluster: Cluster, source_app: str, task_id: str) -
     return record
 
 
-def list_log_files(store: Store, source_app: str, task_id: str, *, cluster: Cluster) -> Answer:
-    return logs.list_answer() if _log_target(store, cluster, source_app, task_id) else logs.no_content()
+def list_log_files(store: Store, source_app: str, task_id: str, *, now: float, seed: int,
+                   cluster: Cluster) -> Answer:
+    record = _log_target(store, cluster, source_app, task_id)
+    if record is None:
+        return logs.no_content()
+    if not logs.log_bytes(record, status_of(record, now), now, seed):
+        return logs.missing_dir(logs.log_dir(cluster.log_path, source_app, task_id))
+    return logs.list_answer()
 
 
 def read_log_file(store: Store, source_app: str, task_id: str, file_name: str, *, offset: int = -1,
@@ -166,9 +172,9 @@ def read_log_file(store: Store, source_app: str, task_id: str, file_name: str, *
     if record is None:
         return logs.no_content()
     folder = logs.log_dir(cluster.log_path, source_app, task_id)
-    if file_name != logs.LOG_FILE:
-        return logs.missing_file(folder, file_name)
     content = logs.log_bytes(record, status_of(record, now), now, seed)
+    if file_name != logs.LOG_FILE or not content:
+        return logs.missing_file(folder, file_name)
     return logs.read_answer(content, offset, length, f"{folder}/{file_name}")
 
 
@@ -177,9 +183,9 @@ def download_log_file(store: Store, source_app: str, task_id: str, file_name: st
     record = _log_target(store, cluster, source_app, task_id)
     if record is None:
         return logs.no_content()
-    if file_name != logs.LOG_FILE:
-        return logs.missing_file(logs.log_dir(cluster.log_path, source_app, task_id), file_name)
     content = logs.log_bytes(record, status_of(record, now), now, seed)
+    if file_name != logs.LOG_FILE or not content:
+        return logs.missing_file(logs.log_dir(cluster.log_path, source_app, task_id), file_name)
     return logs.download_answer(content, file_name, rename=rename, source_app=source_app, task_id=task_id, now=now)
 
 

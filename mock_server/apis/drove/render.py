@@ -8,9 +8,10 @@ runs, ``taskResult`` and the failure's ``errorMessage`` once the run is over.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
+
+from mock_server.lifecycle import last_tick
 
 from .cluster import Allocation
 from .lifecycle import RUN_OVER, Status
@@ -103,7 +104,7 @@ def error_body(kind: str, message: str, details: list[str] | None = None) -> tup
         return UNAUTHORIZED_TEXT, "text/plain"
     if kind in ("invalid", "invalid_path", "conflict", "gone"):
         return failure(COMMAND_FAILURE, {"validationErrors": list(details or [message])}), "application/json"
-    if kind == "unavailable":
+    if kind in ("unavailable", "server_error"):
         return failure(SERVER_ERROR, {"failure": message}), "application/json"
     return None, None
 
@@ -147,8 +148,7 @@ def updated_at(record: dict, status: Status, now: float) -> float:
     """When the executor last reported: the state change, or its latest periodic snapshot."""
     if status.finished_at is not None:
         return status.finished_at
-    ticks = math.floor((now - record["created"]) / REPORT_SECONDS)
-    return max(status.since, record["created"] + ticks * REPORT_SECONDS)
+    return max(status.since, last_tick(record["created"], REPORT_SECONDS, now))
 
 
 def _ms(t: float) -> int:
