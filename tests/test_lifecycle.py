@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mock_server.lifecycle import CANCEL, PAUSE, RELEASE, RESUME, History, Lifecycle, Retry, Step
-
-
-from mock_server.lifecycle import CANCEL, PAUSE, RESUME, History, Lifecycle, Retry, Step, last_tick
+from mock_server.lifecycle import CANCEL, PAUSE, RELEASE, RESUME, History, Lifecycle, Retry, Step, last_tick
 from mock_server.store import SqliteStore
 
 # Three timed steps (10 s, 20 s, 30 s) starting at t=100, created at t=50.
