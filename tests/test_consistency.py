@@ -21,7 +21,10 @@ paths:
       parameters:
         - {name: page, in: query, schema: {type: integer, minimum: 1}}
         - {name: pageSize, in: query, schema: {type: integer, minimum: 1, maximum: 100}}
+        - {name: since, in: query, schema: {type: integer, format: int32}}
+        - {name: after, in: query, schema: {type: integer, format: int64}}
       responses:
+        "400": {description: Bad request}
         "200":
           description: A page of widgets
           content:
@@ -115,3 +118,12 @@ def test_documented_non_json_bodies_are_sent_and_every_answer_conforms(widgets):
         assert report.headers["content-type"].startswith("text/plain")
         journal = http.get("/__admin/requests").json()
         assert journal and all(entry["response"] == "valid" for entry in journal), journal
+
+
+@pytest.mark.parametrize(("query", "status"), [
+    ({"since": 2**31 - 1}, 200), ({"since": 2**31}, 400), ({"since": -(2**31)}, 200), ({"since": -(2**31) - 1}, 400),
+    ({"after": 2**63 - 1}, 200), ({"after": 2**63}, 400), ({"after": "9" * 40}, 400),
+])
+def test_int32_and_int64_parameters_are_bounded(widgets, query, status):
+    with widgets.client() as http:
+        assert http.get("/widgets", params=query).status_code == status
