@@ -399,7 +399,9 @@ class RouteGuard:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
             raise Rejection("invalid", "Request body is not valid UTF-8") from None
-        if media.endswith("json") and text.strip():
+        if media.endswith("json") and not text.strip():
+            raise Rejection("invalid", "Malformed JSON body: only whitespace", code="malformed_json")
+        if media.endswith("json"):
             try:
                 state.parsed = inputs.loads(text, limit)
                 state.sent_json = True
