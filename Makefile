@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install merge check-spec test lint serve bench clean
+.PHONY: install merge check-spec test lint serve bench contract clean
 
 install: $(STAMP)
 
@@ -29,6 +29,9 @@ lint: install
 
 serve: install
 	$(BIN)/python -m mock_server serve $(SERVE_ARGS)
+
+contract: install
+	$(BIN)/contract-tests run $(CONTRACT_ARGS)
 
 bench: install
 	$(BIN)/python -m mock_server bench $(BENCH_ARGS)
