@@ -51,12 +51,18 @@ class I3D(Adapter):
             instances = [i.strip() for i in env_value("I3D_INSTANCE_IDS").split(",") if i.strip()]
         tasks = session.get(target.url + PREFIX + "/task", timeout=30)
         own = tasks.json() if tasks.ok else []
+        batches = session.get(target.url + PREFIX + "/taskBatch", timeout=30)
+        # The first task of each batch is what the batch links of the stateful phase reach: the
+        # fuzzing phase may pause it but never cancels it, so those sequences find a live task.
+        firsts = {b["taskIds"][0] for b in (batches.json() if batches.ok else []) if b.get("taskIds")}
+        running = [t["id"] for t in own if t.get("resultCode") in RUNNING] if target.is_mock else []
         return {
             "templates": templates,
             "instances": instances,
             # Only the mock's tasks may be paused or cancelled by the fuzzer: on a real target the
             # account's tasks are someone's work (the stateful phase uses the tasks the run created).
-            "running": [t["id"] for t in own if t.get("resultCode") in RUNNING] if target.is_mock else [],
+            "running": running,
+            "cancellable": [t for t in running if t not in firsts],
             "tasks": [t["id"] for t in own],
             "batches": sorted({t["batchId"] for t in own if "batchId" in t}),
         }
@@ -70,7 +76,7 @@ class I3D(Adapter):
         elif case.meta.phase.name.value != "stateful":   # links supply the ids there
             ids = {"getApplicationInstanceTask": data.get("tasks"),
                    "updateApplicationInstanceTask": data.get("running"),
-                   "deleteApplicationInstanceTask": data.get("running"),
+                   "deleteApplicationInstanceTask": data.get("cancellable"),
                    "getApplicationInstanceTaskBatch": data.get("batches")}.get(operation_id)
             name = "taskBatchId" if operation_id == "getApplicationInstanceTaskBatch" else "taskId"
             if ids and name in (case.path_parameters or {}):
@@ -146,7 +152,10 @@ adapter = I3D(
         # template listing into the create body, that puts the integer template id into the string
         # field taskTemplateId: every create it makes is schema-invalid, so none reaches a task.
         "inference": {"algorithms": []},
+        # A pause or cancel of a finished task is a documented 409, not a broken link: keep every
+        # link in play instead of letting calibration starve the ones that often end there.
+        "link-calibration": False,
         # Sequences of valid requests reach the tasks; invalid data is the other phases' job.
-        "max-steps": 12, "generation": {"max-examples": 150, "mode": "positive"},
+        "max-steps": 16, "generation": {"max-examples": 400, "mode": "positive"},
     }}},
 )
