@@ -157,6 +157,10 @@ def test_a_separately_started_mock_on_a_loopback_url_passes_and_is_cleaned_up(up
     codes = {client.get(f"{I3D}/task/{r['id']}").json()[0]["resultCode"] for r in created}
     assert not codes & {0, 1, 2}, codes
     assert "not cleaned up" not in output
+    # The mock checked every answer it gave the run (--strict): none violated the spec.
+    journal = upstream.client().get("/__admin/requests", params={"limit": 10000}).json()
+    assert len(journal) > 300
+    assert not [e for e in journal if e["response"].startswith("invalid")]
 
 
 def test_a_non_loopback_target_plans_only_reads_unless_mutations_are_allowed(tmp_path):

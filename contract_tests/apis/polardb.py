@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
-from contract_tests.apis import Adapter, Target
+from contract_tests.apis import Adapter, Resource, Target
 from mock_server.apis.polardb import signature, wire
 
 KEY_ID, KEY_SECRET = "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
@@ -68,6 +68,16 @@ class PolarDB(Adapter):
 
     def prepare(self, target: Target) -> dict:
         return {"wire": _mock_speaks_wire() if target.is_mock else True}
+
+    def created(self, case, response) -> list[Resource]:
+        """CreateBatchTask's batches: PolarDB has no action that cancels or deletes one (listed)."""
+        if case.operation.definition.raw.get("operationId") != "CreateBatchTask" or response.status_code != 200:
+            return []
+        try:
+            batch = response.json().get("BatchId")
+        except (ValueError, AttributeError):
+            return []
+        return [Resource("batch", str(batch))] if batch else []
 
     def request_auth(self, case, data: dict):
         rpc = case.operation.definition.raw.get("x-rpc") or {}
