@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-examples", type=int, default=25, help="per operation (default: %(default)s)")
     run.add_argument("--seed", type=int, default=1, help="default: %(default)s")
     run.add_argument("--max-time", type=int, help="seconds per API (real targets: 300 unless given)")
-    run.add_argument("--workers", type=int, help="per API (default: 2; real targets: 1)")
+    run.add_argument("--workers", type=int, help="per API (default: 1, so the same seed gives the same run)")
     run.add_argument("--rate-limit", help="e.g. 10/s (real targets: 5/s unless given)")
     run.add_argument("--report", default="contract-report", help="report directory (default: %(default)s)")
     run.add_argument("--allow-mutations", action="store_true",

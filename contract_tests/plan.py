@@ -101,7 +101,9 @@ def build(spec: dict, selected: list[str], targets: dict[str, str] | None, *, al
             raise ValueError(f"{api}: no operation of the merged spec has x-api: {api}")
         adapter = apis.get(api)
         if targets is None:
-            plans.append(ApiPlan(api, None, operations, [], rate_limit, max_time, workers or 2))
+            # One worker by default: workers share the mock's state, so more than one makes the run
+            # depend on thread timing; with one, the same seed gives the same run.
+            plans.append(ApiPlan(api, None, operations, [], rate_limit, max_time, workers or 1))
             continue
         url = targets.get(api) or default_url(spec, api)
         local = is_loopback(url)
