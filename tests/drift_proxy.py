@@ -94,6 +94,10 @@ class DriftProxy:
                 self.end_headers()
                 self.wfile.write(exchange.response_body)
 
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_TRACE = _any
+            def __getattr__(self, name: str):
+                # Every method, including the unusual ones Schemathesis probes with, is forwarded.
+                if name.startswith("do_"):
+                    return self._any
+                raise AttributeError(name)
 
         return Handler

@@ -144,6 +144,14 @@ def test_the_harness_fails_against_a_drifting_server_and_names_the_check(name, u
     assert "i3d: FAIL" in output and check in output.split("contract-tests summary")[-1]
 
 
+def test_the_proxy_without_a_drift_passes_so_each_failure_above_is_the_drift(upstream, tmp_path):
+    with DriftProxy(upstream.url, Drift()) as proxy:
+        code, output, _ = harness(tmp_path, "--api", "i3d", "--target", f"i3d={proxy.url}", *QUICK,
+                                  env={"I3D_PRIVATE_TOKEN": "dev-token", "I3D_INSTANCE_IDS": "1001,1002"})
+    assert code == 0, output[-3000:]
+    assert not failed_checks(tmp_path, "i3d")
+
+
 # -- staging-like targets -----------------------------------------------------------------------------
 def test_a_separately_started_mock_on_a_loopback_url_passes_and_is_cleaned_up(upstream, tmp_path):
     code, output, runs = harness(tmp_path, "--api", "i3d", "--target", f"i3d={upstream.url}",
