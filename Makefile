@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install redis merge check-spec test lint serve serve-cluster bench clean
+.PHONY: install redis merge check-spec test lint serve serve-cluster bench contract clean
 
 install: $(STAMP)
 
@@ -46,6 +46,9 @@ serve: install
 CLUSTER_PORTS ?= 8001,8002
 serve-cluster: install redis
 	$(BIN)/python -m mock_server cluster --ports $(CLUSTER_PORTS) -- $(SERVE_ARGS)
+
+contract: install
+	$(BIN)/contract-tests run $(CONTRACT_ARGS)
 
 bench: install
 	$(BIN)/python -m mock_server bench $(BENCH_ARGS)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from .conftest import CLOCK_START
-from .test_schemathesis_i3d import run_schemathesis
+from .schemathesis_run import run_schemathesis
 
 CREDENTIALS = ("-H", "Authorization: Bearer dev-bearer", "-H", "Strategy-Secret: ZGV2LXNlY3JldA==")
 

@@ -7,7 +7,7 @@ import json
 import xml.etree.ElementTree as ET
 
 from .conftest import CLOCK_START
-from .test_schemathesis_i3d import run_schemathesis
+from .schemathesis_run import run_schemathesis
 
 DROVE_OPERATIONS = 10
 # Every check of Schemathesis 4 but max_response_time (which needs a limit to mean anything).
