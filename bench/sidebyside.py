@@ -7,7 +7,8 @@ connections: a warm-up, then ``--runs`` measured runs of ``--duration`` seconds,
 between targets so a drift of the machine hits all of them alike. Reported: requests per second
 (the median of the runs), p50 and p99 latency, non-2xx answers, start-up time and RSS after the
 load; a Markdown table with the ratios mock/Prism and mock/ceiling, and JSON under
-``bench/results/``. Then the mock alone with 10, 1,000 and 100,000 tasks stored in the account.
+``bench/results/``. Then the mock alone with 10, 1,000 and 100,000 tasks stored in the account,
+and the replicas rows (``bench/replicas.py``: two replicas on one Redis against one SQLite server).
 
 Prism (``@stoplight/prism-cli``, static examples, ``-v silent``) is installed with npm under
 ``bench/.prism/`` on first use; without npm it is skipped with a message. ``wrk`` comes from
@@ -237,7 +238,7 @@ def _measure(target: Target, scenario: str, connections: int, seconds: float, pi
 
 
 def main(duration: float = 10, runs: int = 2, connections: tuple[int, ...] = (1, 32), skip_prism: bool = False,
-         scales: tuple[int, ...] = (10, 1000, 100_000), pin: bool = True) -> int:
+         scales: tuple[int, ...] = (10, 1000, 100_000), pin: bool = True, replicas: bool = True) -> int:
     prism = _ensure_tools(skip_prism)
     pin = pin and shutil.which("taskset") is not None and os.cpu_count() and os.cpu_count() >= 2
     RESULTS.mkdir(exist_ok=True)
@@ -289,6 +290,10 @@ def main(duration: float = 10, runs: int = 2, connections: tuple[int, ...] = (1,
     out.write_text(json.dumps(results, indent=1))
     print(render(results))
     print(f"\n(written to {out.relative_to(PROJECT_ROOT)})")
+    if replicas:   # two replicas on one Redis against one server on SQLite (bench/replicas.py)
+        from bench import replicas as replica_rows
+
+        replica_rows.main(requests=1000, clients=4)
     return 0
 
 

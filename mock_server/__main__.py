@@ -82,7 +82,7 @@ def _bench(args: argparse.Namespace) -> int:
     return sidebyside.main(duration=args.duration, runs=args.runs,
                            connections=tuple(int(c) for c in args.connections.split(",")),
                            skip_prism=args.no_prism, scales=tuple(int(s) for s in args.scales.split(",") if s),
-                           pin=not args.no_pin)
+                           pin=not args.no_pin, replicas=not args.no_replicas)
 
 
 def _cluster(args: argparse.Namespace) -> int:
@@ -222,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--clients", type=int, default=4, help="--quick: concurrent clients (default: %(default)s)")
     bench.add_argument("--state", metavar="FILE", help="--quick: a SQLite state file instead of memory")
     bench.add_argument("--no-replicas", action="store_true",
-                       help="--quick: skip the rows of two replicas on Redis against one server on SQLite")
+                       help="skip the rows of two replicas on Redis against one server on SQLite")
     bench.set_defaults(func=_bench)
     return parser
 
