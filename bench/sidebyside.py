@@ -227,7 +227,6 @@ def seeded_state(folder: Path, tasks: int) -> Path:
                 {"taskTemplateId": "1", "applicationInstanceIds": ["1001"]}
             batch = i3d.create_batch(services, "account-1", fleet, float(CLOCK_START))
             have += len(batch["taskIds"])
-    runtime.save_clock()
     runtime.store.close()
     return path
 
