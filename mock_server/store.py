@@ -53,6 +53,21 @@ class MemoryStore(Store):
                 if outer:
                     self._undo = None
 
+    def _save_key(self, collection: str, key: str) -> None:
+        """Remember one record about to be written (its old value, or that it was absent): a write
+        costs what it touches, not the size of its collection."""
+        undo = self._undo
+        if undo is None or "all" in undo or collection in undo["collections"]:
+            return
+        rows = self._collections.get(collection)
+        if rows is None:   # a new collection: a rollback simply drops it
+            undo["collections"][collection] = None
+            return
+        seen = undo.setdefault("seen", set())
+        if (collection, key) not in seen:
+            seen.add((collection, key))
+            undo.setdefault("keys", []).append((collection, key, rows.get(key)))
+
     def _save(self, collection: str | None = None, part: str | None = None) -> None:
         """Remember the state about to change, the first time it changes in a transaction."""
         undo = self._undo
@@ -60,7 +75,14 @@ class MemoryStore(Store):
             return
         if collection is not None and collection not in undo["collections"]:
             rows = self._collections.get(collection)
-            undo["collections"][collection] = None if rows is None else dict(rows)
+            copy = None if rows is None else dict(rows)
+            for name, key, old in reversed(undo.get("keys", [])):   # back to how the transaction found it
+                if name == collection and copy is not None:
+                    if old is None:
+                        copy.pop(key, None)
+                    else:
+                        copy[key] = old
+            undo["collections"][collection] = copy
         elif part == "sequences":
             undo.setdefault("sequences", dict(self._sequences))
         elif part == "meta":
@@ -75,6 +97,14 @@ class MemoryStore(Store):
         if "all" in undo:
             collections, self._sequences, self._meta = undo["all"]
             self._collections = collections
+        for collection, key, old in reversed(undo.get("keys", [])):
+            if collection in undo["collections"]:
+                continue   # the whole collection is restored below
+            rows = self._collections.setdefault(collection, {})
+            if old is None:
+                rows.pop(key, None)
+            else:
+                rows[key] = old
         for collection, rows in undo["collections"].items():
             if rows is None:
                 self._collections.pop(collection, None)
@@ -92,7 +122,7 @@ class MemoryStore(Store):
         raw = codec.text(value)  # store a copy: callers may keep mutating their dict
         with self.lock:
             self._generation += 1
-            self._save(collection)
+            self._save_key(collection, key)
             self._collections.setdefault(collection, {})[key] = raw
 
     def delete(self, collection: str, key: str) -> bool:
