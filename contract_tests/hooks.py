@@ -32,9 +32,6 @@ def map_case(context, case):
 @schemathesis.hook
 def before_call(context, case, kwargs):
     ADAPTER.before_call(case, DATA)
-    auth = ADAPTER.request_auth(case, DATA)
-    if auth is not None:
-        kwargs["auth"] = auth
 
 
 @schemathesis.hook

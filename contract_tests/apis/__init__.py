@@ -10,8 +10,6 @@ is used in exactly one place:
   prepare       before the run, in the harness: what generation needs to know (fixture ids, ...)
   map_case      in the Schemathesis process: fixture-aware values for *positive* cases only
   before_call   in the Schemathesis process: the same for what the stateful phase's links filled in
-  request_auth  in the Schemathesis process: a ``requests`` auth that rewrites and signs a request
-                (PolarDB's RPC wire); None for REST APIs
   created       in the Schemathesis process: what a response created (for cleanup)
   cleanup       after the run, in the harness: undo what ``created`` recorded, say what could not be
 
@@ -30,7 +28,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import requests
     from schemathesis import Case
     from schemathesis.core.transport import Response
 
@@ -93,9 +90,6 @@ class Adapter:
 
     def before_call(self, case: Case, data: dict) -> None:
         """Just before a case is sent (after links filled it in): complete what links cannot carry."""
-
-    def request_auth(self, case: Case, data: dict) -> requests.auth.AuthBase | None:
-        return None
 
     def created(self, case: Case, response: Response) -> list[Resource]:
         return []
