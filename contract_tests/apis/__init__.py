@@ -66,6 +66,8 @@ class Adapter:
     headers: dict[str, str] = field(default_factory=dict)
     # more Schemathesis config for this API's runs (project level: each API runs in its own process)
     settings: dict[str, Any] = field(default_factory=dict)
+    # examples per operation unless --max-examples says otherwise
+    max_examples: int = 25
 
     # -- in the harness ---------------------------------------------------------------------
     def read_only(self, method: str, operation: dict) -> bool:
