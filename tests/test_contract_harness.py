@@ -226,6 +226,12 @@ def _accepts_anonymous(exchange: Exchange) -> None:
         exchange.headers["PRIVATE-TOKEN"] = "dev-token"
 
 
+def _shares_accounts(exchange: Exchange) -> None:
+    for name, value in list(exchange.headers.items()):
+        if name.lower() == "private-token" and value == "dev-token-2":
+            exchange.headers[name] = "dev-token"
+
+
 DRIFTS = {
     "drops_a_required_field": (Drift(response=_drop_required_field), "response_schema_conformance",
                                f"GET {I3D}/task/template"),
@@ -234,7 +240,10 @@ DRIFTS = {
                                        f"GET {I3D}/task"),
     "returns_500_on_one_path": (Drift(response=_server_error), "not_a_server_error", f"GET {I3D}/task/template"),
     "accepts_requests_without_credentials": (Drift(request=_accepts_anonymous), "ignored_auth", None),
+    "lets_one_account_read_another_accounts_task": (Drift(request=_shares_accounts), "cross_account_read",
+                                                    f"GET {I3D}/task/{{taskId}}"),
 }
+PEER = {"I3D_PEER_PRIVATE_TOKEN": "dev-token-2"}
 
 
 @pytest.fixture(scope="module")
@@ -249,7 +258,7 @@ def test_the_harness_fails_against_a_drifting_server_and_names_the_check(name, u
     drift, check, operation = DRIFTS[name]
     with DriftProxy(upstream.url, drift) as proxy:
         code, output, _ = harness(tmp_path, "--api", "i3d", "--target", f"i3d={proxy.url}", *QUICK,
-                                  env={"I3D_PRIVATE_TOKEN": "dev-token"})
+                                  env={"I3D_PRIVATE_TOKEN": "dev-token", **PEER})
     assert code == 1, output[-3000:]
     failed = failed_checks(tmp_path, "i3d")
     assert check in failed, f"{name}: expected {check} to fail, got {sorted(failed)}"
@@ -261,9 +270,11 @@ def test_the_harness_fails_against_a_drifting_server_and_names_the_check(name, u
 def test_the_proxy_without_a_drift_passes_so_each_failure_above_is_the_drift(upstream, tmp_path):
     with DriftProxy(upstream.url, Drift()) as proxy:
         code, output, _ = harness(tmp_path, "--api", "i3d", "--target", f"i3d={proxy.url}", *QUICK,
-                                  env={"I3D_PRIVATE_TOKEN": "dev-token", "I3D_INSTANCE_IDS": "1001,1002"})
+                                  env={"I3D_PRIVATE_TOKEN": "dev-token", "I3D_INSTANCE_IDS": "1001,1002", **PEER})
     assert code == 0, output[-3000:]
     assert not failed_checks(tmp_path, "i3d")
+    # The cross-account check did probe (and pass) here, so its failure above is the drift's.
+    assert ("cross_account_read", "success") in set(_checks_run(tmp_path / "i3d"))
 
 
 # -- staging-like targets -----------------------------------------------------------------------------

@@ -11,6 +11,8 @@ is used in exactly one place:
   map_case      in the Schemathesis process: fixture-aware values for *positive* cases only
   before_call   in the Schemathesis process: the same for what the stateful phase's links filled in
   created       in the Schemathesis process: what a response created (for cleanup)
+  peer_headers  in the Schemathesis process: a second account's credentials for an owned read
+                (``contract_tests.checks.cross_account_read``)
   cleanup       after the run, in the harness: undo what ``created`` recorded, say what could not be
 
 A hooks module written elsewhere (e.g. a Schemathesis hooks file for one vendor) plugs in by
@@ -95,6 +97,11 @@ class Adapter:
 
     def created(self, case: Case, response: Response) -> list[Resource]:
         return []
+
+    def peer_headers(self, case: Case) -> dict[str, str] | None:
+        """For a read of an object one account owns: the headers that identify another account
+        (``cross_account_read`` replays the read with them); None where there is none to ask."""
+        return None
 
 
 def is_positive(case: Case) -> bool:
