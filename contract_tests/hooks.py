@@ -15,7 +15,7 @@ from pathlib import Path
 
 import schemathesis
 
-from contract_tests import apis, vendor_hooks  # noqa: F401 - importing it registers every vendor's hooks
+from contract_tests import apis, checks, vendor_hooks  # noqa: F401 - importing registers our check, every vendor's hooks
 
 ADAPTER = apis.get(os.environ.get("CONTRACT_TESTS_API", ""))
 DATA: dict = json.loads(Path(os.environ["CONTRACT_TESTS_DATA"]).read_text()) if os.environ.get(
@@ -32,9 +32,6 @@ def map_case(context, case):
 @schemathesis.hook
 def before_call(context, case, kwargs):
     ADAPTER.before_call(case, DATA)
-    auth = ADAPTER.request_auth(case, DATA)
-    if auth is not None:
-        kwargs["auth"] = auth
 
 
 @schemathesis.hook

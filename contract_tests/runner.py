@@ -35,7 +35,7 @@ DEFAULT_PHASES = "examples,coverage,fuzzing,stateful"
 class Options:
     apis: list[str] = field(default_factory=lambda: list(plan.APIS))
     targets: list[str] = field(default_factory=lambda: [plan.MOCK])
-    max_examples: int = 25
+    max_examples: int | None = None   # None: the API's adapter's default
     seed: int = 1
     max_time: int | None = None
     workers: int | None = None
@@ -60,7 +60,8 @@ def credentials_env(adapter: apis.Adapter, is_mock: bool) -> dict[str, str]:
 def schemathesis_args(options: Options, api_plan: plan.ApiPlan, url: str, reports: Path, cfg: Path) -> list[str]:
     args = [str(SCHEMATHESIS), "--config-file", str(cfg), "run", str(options.spec), "--url", url,
             "--phases", options.phases, "--seed", str(options.seed),
-            "--max-examples", str(options.max_examples), "--workers", str(api_plan.workers),
+            "--max-examples", str(options.max_examples or apis.get(api_plan.api).max_examples),
+            "--workers", str(api_plan.workers),
             "--generation-database", "none", "--suppress-health-check", "too_slow",
             "--report", REPORT_FORMATS, "--report-dir", str(reports),
             "--report-ndjson-path", str(reports / "events.ndjson"),

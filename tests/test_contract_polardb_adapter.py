@@ -1,42 +1,37 @@
-"""The harness' PolarDB adapter puts Schemathesis' virtual-path requests on the RPC wire and signs
-them so that the mock's own decoder and verifier accept them (no server needed)."""
+"""PolarDB's contract hooks (the harness' one implementation of the RPC wire) sign a request so that
+the mock's own decoder and verifier accept it, and leave Authorization out where the case is about
+its absence (no server needed)."""
 
 from __future__ import annotations
 
 import time
-from urllib.parse import urlsplit
+from types import SimpleNamespace
 
-import requests
+from mock_server.apis.polardb import contract_hooks, signature, wire
 
-from contract_tests.apis.polardb import KEY_ID, KEY_SECRET, PLACEHOLDER, WireAuth
-from mock_server.apis.polardb import signature, wire
-
-
-def prepared(authorization: str | None) -> requests.PreparedRequest:
-    headers = {"Authorization": authorization} if authorization else {}
-    return requests.Request("POST", "http://127.0.0.1:9999/rpc/polardb/DescribeBatchTasks",
-                            params={"RegionId": "cn-hangzhou", "Status": '["RUNNING"]'}, headers=headers).prepare()
+RPC = {"action": "DescribeBatchTasks", "version": wire.VERSION}
+QUERY = [("RegionId", "cn-hangzhou"), ("Status", '["RUNNING"]')]
 
 
-def test_a_virtual_path_request_goes_out_on_the_rpc_wire_signed_as_the_mock_verifies(monkeypatch):
-    monkeypatch.setenv(KEY_ID, "testAccessKeyId")
-    monkeypatch.setenv(KEY_SECRET, "testAccessKeySecret")
-    sent = WireAuth("DescribeBatchTasks", wire.VERSION, on_wire=True)(prepared(PLACEHOLDER))
-    url = urlsplit(sent.url)
-    assert (sent.method, url.path) == ("POST", "/")
-    decoded = wire.decode(sent.method, url.path, url.query, dict(sent.headers))
+def case(parameter: str = "", scenario: str = "") -> SimpleNamespace:
+    data = SimpleNamespace(parameter=parameter, scenario=SimpleNamespace(name=scenario))
+    return SimpleNamespace(meta=SimpleNamespace(phase=SimpleNamespace(data=data)))
+
+
+def test_a_case_goes_out_on_the_rpc_wire_signed_as_the_mock_verifies(monkeypatch):
+    monkeypatch.setenv(contract_hooks.KEY_ID, "testAccessKeyId")
+    monkeypatch.setenv(contract_hooks.KEY_SECRET, "testAccessKeySecret")
+    headers = contract_hooks.wire_headers(case(), "POST", "127.0.0.1:9999", QUERY, RPC)
+    query = "RegionId=cn-hangzhou&Status=%5B%22RUNNING%22%5D"
+    decoded = wire.decode("POST", "/", query, headers)
     assert decoded.action == "DescribeBatchTasks"
     assert decoded.params == {"RegionId": "cn-hangzhou", "Status": '["RUNNING"]'}
-    verdict = signature.verify(sent.method, url.path, url.query, dict(sent.headers), b"",
+    verdict = signature.verify("POST", "/", query, headers, b"",
                                secret_for={"testAccessKeyId": "testAccessKeySecret"}.get, nonces=set(),
                                now=time.time())
     assert verdict.ok and verdict.access_key_id == "testAccessKeyId", verdict.error
 
 
-def test_requests_without_the_placeholder_credential_go_out_unsigned(monkeypatch):
-    """What ignored_auth sends (no or broken credentials) must reach the API unsigned."""
-    monkeypatch.setenv(KEY_ID, "testAccessKeyId")
-    monkeypatch.setenv(KEY_SECRET, "testAccessKeySecret")
-    for authorization in (None, "invalid"):
-        sent = WireAuth("DescribeBatchTasks", wire.VERSION, on_wire=True)(prepared(authorization))
-        assert "Authorization" not in sent.headers and sent.headers["x-acs-action"] == "DescribeBatchTasks"
+def test_a_case_about_a_missing_authorization_goes_out_unsigned():
+    headers = contract_hooks.wire_headers(case("Authorization", "MISSING_PARAMETER"), "POST", "h", QUERY, RPC)
+    assert "Authorization" not in headers and headers["x-acs-action"] == "DescribeBatchTasks"

@@ -10,9 +10,9 @@ is used in exactly one place:
   prepare       before the run, in the harness: what generation needs to know (fixture ids, ...)
   map_case      in the Schemathesis process: fixture-aware values for *positive* cases only
   before_call   in the Schemathesis process: the same for what the stateful phase's links filled in
-  request_auth  in the Schemathesis process: a ``requests`` auth that rewrites and signs a request
-                (PolarDB's RPC wire); None for REST APIs
   created       in the Schemathesis process: what a response created (for cleanup)
+  peer_headers  in the Schemathesis process: a second account's credentials for an owned read
+                (``contract_tests.checks.cross_account_read``)
   cleanup       after the run, in the harness: undo what ``created`` recorded, say what could not be
 
 A hooks module written elsewhere (e.g. a Schemathesis hooks file for one vendor) plugs in by
@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import requests
     from schemathesis import Case
     from schemathesis.core.transport import Response
 
@@ -69,6 +68,8 @@ class Adapter:
     headers: dict[str, str] = field(default_factory=dict)
     # more Schemathesis config for this API's runs (project level: each API runs in its own process)
     settings: dict[str, Any] = field(default_factory=dict)
+    # examples per operation unless --max-examples says otherwise
+    max_examples: int = 25
 
     # -- in the harness ---------------------------------------------------------------------
     def read_only(self, method: str, operation: dict) -> bool:
@@ -94,11 +95,13 @@ class Adapter:
     def before_call(self, case: Case, data: dict) -> None:
         """Just before a case is sent (after links filled it in): complete what links cannot carry."""
 
-    def request_auth(self, case: Case, data: dict) -> requests.auth.AuthBase | None:
-        return None
-
     def created(self, case: Case, response: Response) -> list[Resource]:
         return []
+
+    def peer_headers(self, case: Case) -> dict[str, str] | None:
+        """For a read of an object one account owns: the headers that identify another account
+        (``cross_account_read`` replays the read with them); None where there is none to ask."""
+        return None
 
 
 def is_positive(case: Case) -> bool:

@@ -1,8 +1,8 @@
-"""Drove: HTTP Basic auth, the fixtures' app names and task ids in positive reads, KILL what a run created.
+"""Drove: HTTP Basic auth, the stateful settings that reach every link, KILL what a run created.
 
-The spec cannot say which ``sourceAppName``/``taskId`` pairs exist; positive cases outside the
-stateful phase use the pairs of ``fixtures/drove.yaml`` (its ``tasks:``) against the mock, else the
-spec's own example pair. Search and spec validation are POSTs that change nothing.
+Which ``sourceAppName``/``taskId`` pairs exist, and what the spec's examples need to be accepted, is
+Drove's own generation knowledge: ``mock_server/apis/drove/contract_hooks.py``, loaded with every
+vendor's hooks. Search and spec validation are POSTs that change nothing.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 import requests
 import yaml
 
-from contract_tests.apis import Adapter, Resource, Target, is_positive
+from contract_tests.apis import Adapter, Resource, Target
 from mock_server import PROJECT_ROOT
 
 USERNAME, PASSWORD = "DROVE_USERNAME", "DROVE_PASSWORD"
@@ -34,19 +34,6 @@ def _mock_user() -> tuple[str, str]:
 class Drove(Adapter):
     def read_only(self, method: str, operation: dict) -> bool:
         return super().read_only(method, operation) or operation.get("operationId") in READ_ONLY_POSTS
-
-    def prepare(self, target: Target) -> dict:
-        tasks = _fixtures().get("tasks") or [] if target.is_mock else []
-        pairs = [[t["spec"]["sourceAppName"], t["spec"]["taskId"]] for t in tasks if "spec" in t]
-        return {"tasks": pairs or [["TEST_APP", "T0012"]]}
-
-    def map_case(self, case, data: dict):
-        params = case.path_parameters or {}
-        if (is_positive(case) and case.meta.phase.name.value != "stateful" and "sourceAppName" in params
-                and "taskId" in params and data.get("tasks")):
-            app, task = data["tasks"][hash(repr(sorted(params.items()))) % len(data["tasks"])]
-            params["sourceAppName"], params["taskId"] = app, task
-        return case
 
     def created(self, case, response) -> list[Resource]:
         body = case.body if isinstance(case.body, dict) else {}
@@ -80,4 +67,11 @@ adapter = Drove(
     "drove",
     credentials={USERNAME: _user[0], PASSWORD: _user[1]},
     auth={"openapi": {"basicAuth": {"username": "${" + USERNAME + "}", "password": "${" + PASSWORD + "}"}}},
+    settings={"phases": {"stateful": {
+        # A KILL of a finished task or a read of a deleted one is Drove's documented answer, not a
+        # broken link: keep every link in play instead of letting calibration starve them.
+        "link-calibration": False,
+        # Sequences of valid requests reach the tasks; invalid data is the other phases' job.
+        "max-steps": 12, "generation": {"max-examples": 40, "mode": "positive"},
+    }}},
 )

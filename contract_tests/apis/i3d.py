@@ -19,6 +19,9 @@ from contract_tests.apis import Adapter, Resource, Target, env_value, is_positiv
 from mock_server import PROJECT_ROOT
 
 TOKEN = "I3D_PRIVATE_TOKEN"
+# A second account's token: the run's tasks must stay invisible to it (cross_account_read).
+PEER_TOKEN = "I3D_PEER_PRIVATE_TOKEN"
+OWNED_READS = {"getApplicationInstanceTask", "getApplicationInstanceTaskBatch"}
 FIXTURES = PROJECT_ROOT / "fixtures" / "i3d.yaml"
 PREFIX = "/v3/applicationInstance"
 # Values for the requiredParams the shipped templates use (i3D documents methodId and timeout for a
@@ -116,6 +119,12 @@ class I3D(Adapter):
                                    if k not in templates[template] and isinstance(k, str) and isinstance(v, str)]
         return body
 
+    def peer_headers(self, case) -> dict[str, str] | None:
+        peer = env_value(PEER_TOKEN)
+        if not peer or case.operation.definition.raw.get("operationId") not in OWNED_READS:
+            return None
+        return {"PRIVATE-TOKEN": peer}
+
     def created(self, case, response) -> list[Resource]:
         if case.method.upper() != "POST" or case.path != PREFIX + "/task" or response.status_code != 200:
             return []
@@ -144,8 +153,8 @@ class I3D(Adapter):
 
 adapter = I3D(
     "i3d",
-    # the first account of the fixtures (dev-token -> account-1)
-    credentials={TOKEN: next(iter(yaml.safe_load(FIXTURES.read_text())["accounts"]))},
+    # the first account of the fixtures (dev-token -> account-1), and the second as the peer
+    credentials=dict(zip((TOKEN, PEER_TOKEN), yaml.safe_load(FIXTURES.read_text())["accounts"], strict=False)),
     auth={"openapi": {"ApiKey": {"api_key": "${" + TOKEN + "}"}}},
     settings={"phases": {"stateful": {
         # Every link is declared in specs/overlays/i3d-links.yaml. Inference adds one more, from the

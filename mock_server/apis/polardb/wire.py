@@ -6,7 +6,7 @@ v1 signature), every parameter in the query string or an ``application/x-www-for
 Arrays travel as compact JSON text (``Status=["RUNNING"]``, what the SDK sends) or flat
 (``Status.1=RUNNING``); ``decode`` folds the flat form into JSON text, so the parameters always
 look like the spec's (``specs/fragments/polardb``). Free of server state: the contract-test harness
-uses ``encode_request`` to address the same actions to a real endpoint.
+(mock_server/apis/polardb/contract_hooks.py) addresses the same actions with ``request_headers``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -177,6 +177,16 @@ def encode_request(action: str, params: Mapping[str, Any], *, host: str, version
     """The SDK's default wire form of ``action``: ``POST /``, sorted query, ``x-acs-*`` headers, ACS3-signed
     when ``credentials`` (access key id, secret) are given. ``None`` parameters are left out."""
     query = tuple(sorted((k, encode_value(v)) for k, v in params.items() if v is not None))
+    headers = request_headers(action, version, host, query, credentials=credentials, date=date, nonce=nonce,
+                              extra_headers=extra_headers)
+    return WireRequest("POST", "/", query, headers)
+
+
+def request_headers(action: str, version: str, host: str, query: Sequence[tuple[str, str]], *, method: str = "POST",
+                    credentials: tuple[str, str] | None = None, date: str | None = None, nonce: str | None = None,
+                    extra_headers: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The SDK's common headers for ``method /?query`` calling ``action``, with the ACS3 Authorization over
+    them when ``credentials`` are given (the contract hooks sign the query exactly as it is sent)."""
     headers = {
         "host": host,
         "x-acs-version": version,
@@ -188,5 +198,5 @@ def encode_request(action: str, params: Mapping[str, Any], *, host: str, version
         "x-acs-content-sha256": EMPTY_SHA256,
     }
     if credentials is not None:
-        headers["Authorization"] = _signature.sign_acs3("POST", "/", query, headers, *credentials)
-    return WireRequest("POST", "/", query, headers)
+        headers["Authorization"] = _signature.sign_acs3(method, "/", query, headers, *credentials)
+    return headers

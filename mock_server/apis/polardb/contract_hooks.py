@@ -1,6 +1,8 @@
-"""Schemathesis hooks: PolarDB's operations tested through the RPC wire, signed as the official SDK signs.
+"""PolarDB's Schemathesis hooks (loaded by contract_tests/vendor_hooks.py, never by the mock itself): its
+operations tested through the RPC wire, signed as the official SDK signs. The one implementation of
+that: the harness' PolarDB adapter (contract_tests/apis/polardb.py) adds nothing to it.
 
-Load with ``SCHEMATHESIS_HOOKS=contract_tests.polardb_hooks``. Schemathesis generates each case on
+Schemathesis generates each case on
 its virtual path (``POST /rpc/polardb/<Action>``, see specs/notes/polardb.md); ``before_call`` sends
 it the way the gateway is addressed instead: ``/`` with the action and version in ``x-acs-action``
 / ``x-acs-version`` (from the operation's ``x-rpc``), the generated parameters left in the query
@@ -10,16 +12,15 @@ checked against the virtual operation. ``map_case`` lets positive cases name the
 applications and PolarClaw tasks the mock seeds from ``fixtures/polardb.yaml`` (a real target simply
 answers 404 for them).
 
-Environment: ``POLARDB_ACCESS_KEY_ID`` / ``POLARDB_ACCESS_KEY_SECRET`` (default: the fixture's
-``testAccessKeyId`` / ``testAccessKeySecret``); ``POLARDB_FIXTURES`` (default: fixtures/polardb.yaml).
+Environment: ``ALIBABA_CLOUD_ACCESS_KEY_ID`` / ``ALIBABA_CLOUD_ACCESS_KEY_SECRET``, the SDK's own names
+(default: the fixture's ``testAccessKeyId`` / ``testAccessKeySecret``); ``POLARDB_FIXTURES`` (default:
+fixtures/polardb.yaml).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import secrets
-import time
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -28,18 +29,17 @@ from urllib.parse import parse_qsl, urlsplit
 import schemathesis
 import yaml
 from requests.models import RequestEncodingMixin
-from schemathesis.config import InferenceAlgorithm
 from schemathesis.openapi.checks import MissingHeaderNotRejected, UnsupportedMethodResponse
 
-from mock_server.apis.polardb import signature
-from mock_server.apis.polardb.wire import EMPTY_SHA256
+from mock_server import PROJECT_ROOT
+from mock_server.apis.polardb import wire
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "polardb.yaml"
+FIXTURES = PROJECT_ROOT / "fixtures" / "polardb.yaml"
+KEY_ID, KEY_SECRET = "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
 
 
 def credentials() -> tuple[str, str]:
-    return (os.environ.get("POLARDB_ACCESS_KEY_ID", "testAccessKeyId"),
-            os.environ.get("POLARDB_ACCESS_KEY_SECRET", "testAccessKeySecret"))
+    return (os.environ.get(KEY_ID) or "testAccessKeyId", os.environ.get(KEY_SECRET) or "testAccessKeySecret")
 
 
 def rpc_of(operation: Any) -> dict | None:
@@ -64,15 +64,10 @@ def drops_authorization(case: Any) -> bool:
 
 
 def wire_headers(case: Any, method: str, host: str, query: list[tuple[str, str]], rpc: dict) -> dict[str, str]:
-    """The SDK's common headers for this call and the ACS3 Authorization over all of them (unless the
-    case is about a missing Authorization)."""
-    headers = {"host": host, "x-acs-action": rpc["action"], "x-acs-version": str(rpc["version"]),
-               "x-acs-date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-               "x-acs-signature-nonce": secrets.token_hex(16), "accept": "application/json",
-               "x-acs-content-sha256": EMPTY_SHA256}
-    if not drops_authorization(case):
-        headers["Authorization"] = signature.sign_acs3(method, "/", query, headers, *credentials())
-    return headers
+    """The mock's own wire headers for this call (``wire.request_headers``), ACS3-signed unless the
+    case is about a missing Authorization."""
+    signed = None if drops_authorization(case) else credentials()
+    return wire.request_headers(rpc["action"], str(rpc["version"]), host, query, method=method, credentials=signed)
 
 
 @schemathesis.hook
@@ -92,16 +87,6 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
 
 
 # -- two REST assumptions PolarDB's RPC style does not share -----------------------------------------
-@schemathesis.hook
-def after_load_schema(context: Any, schema: Any) -> None:
-    """Links between PolarDB actions are the overlay's (specs/overlays/polardb-links.yaml), never inferred
-    from parameter names: in the RPC style one name means unrelated things (DescribeBatchTask's numeric
-    sub-task ``TaskId`` is not DescribePolarClawTask's UUID ``TaskId``), so an inferred link sends a
-    schema-invalid value in a case marked positive. Affects only runs that load these hooks."""
-    inference = schema.config.phases.stateful.inference
-    inference.algorithms = [a for a in inference.algorithms if a != InferenceAlgorithm.DEPENDENCY_ANALYSIS]
-
-
 def documented_answer(response: Any, status: int, *codes: str) -> bool:
     """Did the target answer exactly the gateway's documented status and error code?"""
     try:
