@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mock_server.merge import _MISSING as merge_missing
 from mock_server.merge import HTTP_METHODS, MergeError
+from mock_server.merge import _resolve_pointer as merge_resolve
 
 # Swagger 2 put these schema keywords on the parameter itself; OpenAPI 3 wants them under `schema`.
 PARAMETER_SCHEMA_KEYS = (
@@ -78,16 +80,8 @@ def _resolve(doc: Any, ref: Any) -> Any:
     """The node a local ``$ref`` names, else ``_MISSING`` (external, malformed or dangling)."""
     if not isinstance(ref, str) or not ref.startswith("#/"):
         return _MISSING
-    node = doc
-    for raw in ref[2:].split("/"):
-        key = raw.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, dict) and key in node:
-            node = node[key]
-        elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
-            node = node[int(key)]
-        else:
-            return _MISSING
-    return node
+    node = merge_resolve(doc, ref)
+    return _MISSING if node is merge_missing else node
 
 
 def _deref(doc: dict, node: Any) -> Any:

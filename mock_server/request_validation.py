@@ -24,9 +24,9 @@ from connexion.validators.parameter import ParameterValidator
 from jsonschema import Draft4Validator, FormatChecker, ValidationError
 from jsonschema.validators import extend
 
+from mock_server import draft4
+from mock_server.draft4 import INT_RANGES
 from mock_server.errors import Rejection, excerpt
-
-INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 
 
 def _required_unless_read_only(validator: Any, required: list, instance: Any, schema: dict) -> Iterator:
@@ -166,33 +166,6 @@ _DOC = "urn:mock:request-document"
 _DRAFT4 = "http://json-schema.org/draft-04/schema#"
 # The string formats the request validator checks, called back from jsonschema-rs.
 _STRING_FORMATS = {name: (lambda value, name=name: FORMATS.conforms(value, name)) for name in FORMATS.checkers}
-_INT_FORMATS = {"int32": INT_RANGES["int32"], "int64": INT_RANGES["int64"]}
-
-
-def _as_request_schema(node: Any) -> Any:
-    """An OpenAPI 3.0 schema as Draft 4 JSON Schema with the request validator's semantics, never
-    more lenient than it: nullable -> a null type; inline readOnly properties not required;
-    int32/int64 as bounds."""
-    if isinstance(node, list):
-        return [_as_request_schema(v) for v in node]
-    if not isinstance(node, dict):
-        return node
-    out = {k: _as_request_schema(v) for k, v in node.items()}
-    kind = out.get("type")
-    if out.get("nullable") is True and isinstance(kind, str):
-        out["type"] = [kind, "null"]
-    bounds = _INT_FORMATS.get(out.get("format")) if kind == "integer" else None
-    if bounds and not out.get("exclusiveMinimum") and not out.get("exclusiveMaximum"):
-        out["minimum"] = max(out.get("minimum", bounds[0]), bounds[0])
-        out["maximum"] = min(out.get("maximum", bounds[1]), bounds[1])
-    props = out.get("properties")
-    if isinstance(props, dict) and isinstance(out.get("required"), list):
-        read_only = {n for n, sub in (node.get("properties") or {}).items() if isinstance(sub, dict)
-                     and sub.get("readOnly")}
-        out["required"] = [r for r in out["required"] if r not in read_only]
-        if not out["required"]:
-            del out["required"]
-    return out
 
 
 class _Check:
@@ -222,7 +195,8 @@ class CompiledRequests:
         self._rs = jsonschema_rs
         self._parser_cls = OpenAPIURIParser
         self.view = view
-        self._rs_registry = jsonschema_rs.Registry([(_DOC, {**_as_request_schema(view), "$schema": _DRAFT4})])
+        converted = {**draft4.convert(view, draft4.REQUEST), "$schema": _DRAFT4}
+        self._rs_registry = jsonschema_rs.Registry([(_DOC, converted)])
         self._py_registry = Registry().with_resource(_DOC, Resource(contents=view, specification=DRAFT4))
         self._plans: dict[tuple[str, str], Any] = {}
 

@@ -29,12 +29,12 @@ from openapi_core.validation.response.exceptions import MissingData
 from openapi_schema_validator import OAS30ReadValidator
 from starlette.datastructures import Headers
 
+from mock_server import draft4
 from mock_server.spec import Operation
 
 _HOST = "http://mock.invalid"
 _DOC = "urn:mock:document"
 NO_BODY = (204, 304)
-_INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 _FORMATS = OAS30ReadValidator.FORMAT_CHECKER
 # openapi-core's own checks of string formats, called back from jsonschema-rs.
 _STRING_FORMATS = {name: (lambda value, name=name: _FORMATS.conforms(value, name))
@@ -72,36 +72,6 @@ def _without_servers(doc: dict) -> dict:
         item = {k: v for k, v in item.items() if k != "servers"}
         out["paths"][path] = {m: ({k: v for k, v in op.items() if k != "servers"} if isinstance(op, dict) else op)
                               for m, op in item.items()}
-    return out
-
-
-def _as_json_schema(node: Any) -> Any:
-    """An OpenAPI 3.0 schema (or a whole document) as Draft 4 JSON Schema with openapi-core's read
-    semantics, never more lenient: nullable -> a null type; writeOnly properties absent (and not
-    required); int32/int64 as bounds."""
-    if isinstance(node, list):
-        return [_as_json_schema(v) for v in node]
-    if not isinstance(node, dict):
-        return node
-    out = {k: _as_json_schema(v) for k, v in node.items()}
-    kind = out.get("type")
-    if out.get("nullable") is True and isinstance(kind, str):
-        out["type"] = [kind, "null"]
-    bounds = _INT_RANGES.get(out.get("format")) if kind == "integer" else None
-    if bounds:
-        out["minimum"] = max(out.get("minimum", bounds[0]), bounds[0]) if not out.get("exclusiveMinimum") \
-            else out["minimum"]
-        out["maximum"] = min(out.get("maximum", bounds[1]), bounds[1]) if not out.get("exclusiveMaximum") \
-            else out["maximum"]
-    props = out.get("properties")
-    if isinstance(props, dict):
-        write_only = [name for name, sub in props.items() if isinstance(sub, dict) and sub.get("writeOnly") is True]
-        for name in write_only:
-            props[name] = {"not": {}}
-        if write_only and isinstance(out.get("required"), list):
-            out["required"] = [r for r in out["required"] if r not in write_only]
-            if not out["required"]:
-                del out["required"]
     return out
 
 
@@ -193,7 +163,7 @@ class ResponseChecker:
     def _document(self) -> Any:
         if self._registry is None:
             # The whole document is one Draft 4 resource, so every local $ref resolves inside it.
-            resource = {**_as_json_schema(self.doc), "$schema": "http://json-schema.org/draft-04/schema#"}
+            resource = {**draft4.convert(self.doc, draft4.RESPONSE), "$schema": "http://json-schema.org/draft-04/schema#"}
             self._registry = jsonschema_rs.Registry([(_DOC, resource)])
         return self._registry
 
