@@ -1,10 +1,12 @@
 """Run the mock on uvicorn; print one line with the URL once it accepts connections.
 
 Flags and input files are checked first: one line naming the flag or file, exit 2, never a
-traceback. uvicorn's h11 protocol bounds the size of a request head and the keep-alive idle time,
-but has no header- or body-read timeout (slowloris), no header count or request-line limit and no
-connection cap; ``LimitedH11Protocol`` adds them. Every refusal is one short answer in the API's
-error body (else plain text) on a connection that is then closed.
+traceback. uvicorn's httptools protocol (the fast one: llhttp, in C) has a keep-alive idle
+timeout but no limit on the size of a request head, no header- or body-read timeout
+(slowloris), no header count or request-line limit and no connection cap; ``LimitedProtocol``
+adds them. Every refusal is one short answer in the API's error body (else plain text) on a
+connection that is then closed. ``--workers N`` runs N processes on one socket, each building
+the app from the same flags (``worker_app``), their state shared through the store.
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import h11
+import httptools
 import uvicorn
 from connexion.exceptions import InvalidSpecification
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from mock_server import merge
 from mock_server.app import ADMIN_PREFIX, MockApp
@@ -41,45 +43,32 @@ class InputError(Exception):
     """A flag or input file the mock cannot start with; ``str()`` names it, in one line."""
 
 
-class _Watched:
-    """An h11 connection whose parse errors and request heads the protocol gets to see first."""
+class Refused(Exception):
+    """A request the protocol answers itself, with ``status``, before the app sees it."""
 
-    def __init__(self, conn: h11.Connection, protocol: LimitedH11Protocol) -> None:
-        self._conn, self._protocol = conn, protocol
-
-    def __getattr__(self, name: str):
-        return getattr(self._conn, name)
-
-    def next_event(self):
-        try:
-            event = self._conn.next_event()
-            if isinstance(event, h11.Request):
-                self._protocol.head_received(event)   # raises RemoteProtocolError over a limit
-            elif isinstance(event, h11.EndOfMessage):
-                self._protocol.body_received()
-        except h11.RemoteProtocolError as exc:
-            self._protocol.error = exc
-            raise
-        return event
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
 
 
-class LimitedH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol with the limits of ``ServeConfig`` (see the module doc).
-    ``configure`` makes a subclass bound to one config and one error renderer."""
+class LimitedProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with the limits of ``ServeConfig`` (see the module doc).
+    ``configure`` makes a subclass bound to one config and one error renderer; ``WorkerProtocol``
+    is the one a worker process binds (it is named by import string, so it is a module class)."""
 
     limits: ServeConfig
     render: Render
 
     @classmethod
-    def configure(cls, limits: ServeConfig, render: Render) -> type[LimitedH11Protocol]:
-        return type("ConfiguredH11Protocol", (cls,), {"limits": limits, "render": staticmethod(render)})
+    def configure(cls, limits: ServeConfig, render: Render) -> type[LimitedProtocol]:
+        return type("ConfiguredProtocol", (cls,), {"limits": limits, "render": staticmethod(render)})
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.conn = _Watched(self.conn, self)
-        self.error: h11.RemoteProtocolError | None = None
         self._timer: asyncio.TimerHandle | None = None   # the head's, then the body's
         self._first_bytes = b""   # the start of the request being read (which API it is for)
+        self._in_head = False     # between the first byte of a request and the end of its headers
+        self._head_bytes = 0      # bytes received while in the head (a bound before llhttp's callbacks)
 
     # -- connection cap, header-read and body-read timeouts ----------------------------------------
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -108,9 +97,6 @@ class LimitedH11Protocol(H11Protocol):
             return
         self._refuse(408, f"Request body not received within {self.limits.body_timeout:g} s")
 
-    def body_received(self) -> None:
-        self._disarm()
-
     def _head_timed_out(self) -> None:
         self._timer = None
         if self.transport.is_closing():
@@ -121,11 +107,60 @@ class LimitedH11Protocol(H11Protocol):
         self._refuse(408, f"Request line and headers not received within {self.limits.header_timeout:g} s")
 
     def data_received(self, data: bytes) -> None:
-        if self.conn.their_state is h11.IDLE and not self._first_bytes:
+        if not self._in_head and not self._first_bytes:   # the first bytes of a request
             self._first_bytes = data[:512]
+            self._in_head, self._head_bytes = True, 0
             if self._timer is None:
                 self._arm(self.limits.header_timeout, self._head_timed_out)
-        super().data_received(data)
+        self._unset_keepalive_if_required()
+        if self._in_head:
+            self._head_bytes += len(data)
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._unsupported_upgrade_warning()
+        except httptools.HttpParserError as exc:
+            cause = exc.__context__
+            if isinstance(cause, Refused):
+                self._refuse(cause.status, str(cause))
+            else:
+                self._refuse(400, f"Invalid HTTP request: {exc}")
+            return
+        # Still in the head past the limit: llhttp would keep buffering a header that never ends.
+        if self._in_head and self._head_bytes > self.limits.max_header_bytes:
+            if len(self.url) > self.limits.max_request_line:
+                self._refuse(414, f"Request target longer than {self.limits.max_request_line} bytes")
+            else:
+                self._refuse(431, f"Request line and headers larger than {self.limits.max_header_bytes} bytes")
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if not self._in_head:   # a pipelined request: its head starts inside earlier data
+            self._in_head, self._head_bytes = True, 0
+
+    # -- the head: size, count, request line, Host ------------------------------------------------
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        self._disarm()
+        limits, headers = self.limits, self.headers
+        if len(self.url) > limits.max_request_line:
+            raise Refused(414, f"Request target longer than {limits.max_request_line} bytes")
+        if len(headers) > limits.max_headers:
+            raise Refused(431, f"More than {limits.max_headers} request headers")
+        size = len(self.url) + 8 + sum(len(k) + len(v) + 4 for k, v in headers)
+        if size > limits.max_header_bytes:
+            raise Refused(431, f"Request headers larger than {limits.max_header_bytes} bytes")
+        names = {name for name, _ in headers}   # lower-cased by the parent's on_header
+        if b"host" not in names and self.parser.get_http_version() == "1.1":
+            raise Refused(400, "Missing mandatory Host: header")   # RFC 9112 3.2 (h11 refuses it too)
+        super().on_headers_complete()
+        length = next((v for k, v in headers if k == b"content-length"), b"0")
+        if b"transfer-encoding" in names or length.strip() not in (b"", b"0"):
+            self._arm(limits.body_timeout, self._body_timed_out)
+
+    def on_message_complete(self) -> None:
+        self._disarm()
+        super().on_message_complete()
 
     def on_response_complete(self) -> None:
         self._first_bytes = b""
@@ -135,35 +170,8 @@ class LimitedH11Protocol(H11Protocol):
         self._disarm()
         super().connection_lost(exc)
 
-    # -- the head: size, count, request line --------------------------------------------------------
-    def head_received(self, event: h11.Request) -> None:
-        self._disarm()
-        limits = self.limits
-        if len(event.target) > limits.max_request_line:
-            raise h11.RemoteProtocolError(f"Request target longer than {limits.max_request_line} bytes",
-                                          error_status_hint=414)
-        if len(event.headers) > limits.max_headers:
-            raise h11.RemoteProtocolError(f"More than {limits.max_headers} request headers",
-                                          error_status_hint=431)
-        names = {name.lower() for name, _ in event.headers}
-        if {b"content-length", b"transfer-encoding"} <= names:   # two framings: a smuggling attempt
-            raise h11.RemoteProtocolError("Both Content-Length and Transfer-Encoding", error_status_hint=400)
-        size = len(event.method) + len(event.target) + sum(len(k) + len(v) + 4 for k, v in event.headers)
-        if size > limits.max_header_bytes:
-            raise h11.RemoteProtocolError(f"Request headers larger than {limits.max_header_bytes} bytes",
-                                          error_status_hint=431)
-        length = next((v for k, v in event.headers if k.lower() == b"content-length"), b"0")
-        if b"transfer-encoding" in names or length.strip() not in (b"", b"0"):
-            self._arm(limits.body_timeout, self._body_timed_out)
-
     def send_400_response(self, msg: str) -> None:
-        """Every request h11 or ``head_received`` refuses, with the status h11 suggests."""
-        error, self.error = self.error, None
-        status = getattr(error, "error_status_hint", 400) or 400
-        reason = str(error) if error is not None and str(error) else msg
-        if status == 431 and "buffer" in reason.lower():
-            reason = f"Request line and headers larger than {self.limits.max_header_bytes} bytes"
-        self._refuse(status, reason)
+        self._refuse(400, msg)
 
     def _path(self) -> str | None:
         parts = self._first_bytes.split(b" ", 2)
@@ -174,6 +182,9 @@ class LimitedH11Protocol(H11Protocol):
     def _refuse(self, status: int, reason: str) -> None:
         """One answer, then the connection closes (its state is unknown after a refusal)."""
         self._disarm()
+        self._in_head = False
+        if self.transport.is_closing():
+            return
         try:
             media, body = self.render(status, reason, self._path())
         except Exception:  # noqa: BLE001 - a refusal must always get out, even if rendering fails
@@ -273,10 +284,10 @@ def run(config: ServeConfig, log_level: str = "warning") -> int:
         print(f"mock-server: cannot serve: {where}{_one_line(exc)}", file=sys.stderr)
         return 2
     # A stop waits for in-flight requests, but never more than a few seconds for a stuck client.
-    protocol = LimitedH11Protocol.configure(config, renderer(rt))
+    protocol = LimitedProtocol.configure(config, renderer(rt))
     server = _Server(uvicorn.Config(app, host=config.host, port=config.port, log_level=log_level,
                                     access_log=False, lifespan="on", timeout_graceful_shutdown=5,
-                                    http=protocol, h11_max_incomplete_event_size=config.max_header_bytes,
+                                    http=protocol, loop="auto",
                                     timeout_keep_alive=config.keepalive_timeout))
     try:
         server.run()

@@ -100,6 +100,25 @@ def test_a_trickle_of_header_bytes_does_not_keep_a_connection_open(server):
     assert time.monotonic() - started < 15, "the trickling connection was never closed"
 
 
+def test_a_header_that_never_ends_is_refused_once_it_passes_the_size_limit(server):
+    # Sent fast, well inside the header timeout: the size limit, not the timeout, ends it (431, not
+    # 408), and the server does not keep buffering the header while waiting for its end.
+    sock = connect(server.url)
+    sock.sendall(b"GET /v3/applicationInstance/task HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Endless: ")
+    sent = 0
+    try:
+        while sent < 4_000_000:
+            sock.sendall(b"y" * 16_384)
+            sent += 16_384
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    answer = closed_by_server(sock)
+    sock.close()
+    assert answer is not None and answer.startswith(b"HTTP/1.1 431"), answer[:200]
+    assert sent < 4_000_000, "the server read 4 MB of one header without refusing it"
+    assert health(server) == 200
+
+
 def test_connections_over_the_cap_are_refused_and_closed_and_the_cap_frees_up(server):
     held = [connect(server.url) for _ in range(CAP)]
     for sock in held:
