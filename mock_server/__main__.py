@@ -30,7 +30,7 @@ def _serve(args: argparse.Namespace) -> int:
         max_body_bytes=args.max_body_bytes, max_header_bytes=args.max_header_bytes, max_headers=args.max_headers,
         max_request_line=args.max_request_line, header_timeout=args.header_timeout,
         keepalive_timeout=args.keepalive_timeout, body_timeout=args.body_timeout, max_connections=args.max_connections,
-        journal_bytes=args.journal_bytes,
+        journal_bytes=args.journal_bytes, workers=args.workers,
     )
     if args.admin and not config.admin_token and not ServeConfig(host=args.host).admin_enabled:
         print("mock-server: --admin on a non-loopback host needs --admin-token TOKEN", file=sys.stderr)
@@ -190,6 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="open connections (default: %(default)s; 503 and closed above)")
     serve.add_argument("--journal-bytes", type=_count, default=limits.journal_bytes, metavar="N",
                        help="memory budget of the request journal (default: %(default)s; oldest dropped)")
+    serve.add_argument("--workers", type=_count, default=1, metavar="N",
+                       help="processes serving the port, their state shared through --state (a private "
+                            "temporary SQLite file when none is given) (default: %(default)s)")
     serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(func=_serve)
 

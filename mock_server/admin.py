@@ -13,6 +13,7 @@ import hmac
 import inspect
 import ipaddress
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,8 @@ def create_app(rt: Runtime) -> AdminGuard:
     handlers = {
         "health": lambda: {"status": "ok", "apis": rt.apis(), "operations": len(rt.spec.operations),
                            "seed": rt.config.seed, "strict": rt.config.strict,
-                           "state": str(rt.store) if rt.config.state else None},
+                           "state": str(rt.store) if rt.config.state else None,
+                           "workers": rt.config.workers, "pid": os.getpid()},
         "reset": lambda: (rt.reset(), rt.journal.clear(), {"message": "state reset to the seeded fixtures"})[-1],
         "get_state": get_state,
         "get_clock": clock,

@@ -57,6 +57,7 @@ class ServeConfig:
     keepalive_timeout: float = 5.0            # idle between two requests on a connection
     body_timeout: float = 60.0                # to send a request's whole body, once its headers are in
     max_connections: int = 256
+    workers: int = 1                          # processes on one socket (server.py), state in the store
 
     @property
     def admin_enabled(self) -> bool:

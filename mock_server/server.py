@@ -15,15 +15,20 @@ import asyncio
 import http
 import logging
 import os
+import shutil
+import socket
 import sqlite3
 import sys
+import tempfile
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import httptools
 import uvicorn
 from connexion.exceptions import InvalidSpecification
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.supervisors import Multiprocess
 
 from mock_server import merge
 from mock_server.app import ADMIN_PREFIX, MockApp
@@ -67,6 +72,7 @@ class LimitedProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self._timer: asyncio.TimerHandle | None = None   # the head's, then the body's
         self._first_bytes = b""   # the start of the request being read (which API it is for)
+        self._idle = True         # between two requests (the parser's state: not the app's)
         self._in_head = False     # between the first byte of a request and the end of its headers
         self._head_bytes = 0      # bytes received while in the head (a bound before llhttp's callbacks)
 
@@ -107,14 +113,9 @@ class LimitedProtocol(HttpToolsProtocol):
         self._refuse(408, f"Request line and headers not received within {self.limits.header_timeout:g} s")
 
     def data_received(self, data: bytes) -> None:
-        if not self._in_head and not self._first_bytes:   # the first bytes of a request
+        if self._idle and not self._first_bytes:   # the first bytes of a request
             self._first_bytes = data[:512]
-            self._in_head, self._head_bytes = True, 0
-            if self._timer is None:
-                self._arm(self.limits.header_timeout, self._head_timed_out)
         self._unset_keepalive_if_required()
-        if self._in_head:
-            self._head_bytes += len(data)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -126,17 +127,19 @@ class LimitedProtocol(HttpToolsProtocol):
             else:
                 self._refuse(400, f"Invalid HTTP request: {exc}")
             return
-        # Still in the head past the limit: llhttp would keep buffering a header that never ends.
-        if self._in_head and self._head_bytes > self.limits.max_header_bytes:
-            if len(self.url) > self.limits.max_request_line:
-                self._refuse(414, f"Request target longer than {self.limits.max_request_line} bytes")
-            else:
-                self._refuse(431, f"Request line and headers larger than {self.limits.max_header_bytes} bytes")
+        if self._in_head:   # a head still unfinished: llhttp would keep buffering a header that never ends
+            self._head_bytes += len(data)
+            if self._head_bytes > self.limits.max_header_bytes:
+                if len(self.url) > self.limits.max_request_line:
+                    self._refuse(414, f"Request target longer than {self.limits.max_request_line} bytes")
+                else:
+                    self._refuse(431, f"Request line and headers larger than {self.limits.max_header_bytes} bytes")
 
-    def on_message_begin(self) -> None:
+    def on_message_begin(self) -> None:   # llhttp: the first byte of a request
         super().on_message_begin()
-        if not self._in_head:   # a pipelined request: its head starts inside earlier data
-            self._in_head, self._head_bytes = True, 0
+        self._idle, self._in_head, self._head_bytes = False, True, 0
+        if self._timer is None:
+            self._arm(self.limits.header_timeout, self._head_timed_out)
 
     # -- the head: size, count, request line, Host ------------------------------------------------
     def on_headers_complete(self) -> None:
@@ -160,10 +163,12 @@ class LimitedProtocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         self._disarm()
+        self._idle = True
         super().on_message_complete()
 
     def on_response_complete(self) -> None:
-        self._first_bytes = b""
+        if self._idle:   # else the rest of this request's body is still coming
+            self._first_bytes = b""
         super().on_response_complete()   # the keep-alive idle timer runs until the next byte
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -267,30 +272,136 @@ def _one_line(exc: Exception) -> str:
     return text if len(text) <= 400 else text[:397] + "..."
 
 
-def run(config: ServeConfig, log_level: str = "warning") -> int:
-    logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+def _build(config: ServeConfig) -> tuple[Runtime, MockApp] | str:
+    """The runtime and app for ``config``, or the one line saying why it cannot serve."""
     rt = None
     try:
         check_state(config.state)
         check_fixtures(config.fixtures_dir)
         rt = Runtime(config)
-        app = MockApp(rt)
+        return rt, MockApp(rt)
     except (InputError, MergeError, OSError, sqlite3.Error, InvalidSpecification, StoreError, ValueError) as exc:
         if rt is not None:
             rt.store.close()
         files = ", ".join(map(str, config.specs))
         where = f"{files}: Connexion: " if isinstance(exc, InvalidSpecification) else \
             f"--state {config.state}: " if isinstance(exc, sqlite3.Error) else ""
-        print(f"mock-server: cannot serve: {where}{_one_line(exc)}", file=sys.stderr)
-        return 2
+        return f"mock-server: cannot serve: {where}{_one_line(exc)}"
+
+
+def _uvicorn_options(config: ServeConfig, log_level: str) -> dict:
     # A stop waits for in-flight requests, but never more than a few seconds for a stuck client.
+    return {"host": config.host, "port": config.port, "log_level": log_level, "access_log": False,
+            "lifespan": "on", "timeout_graceful_shutdown": 5, "loop": "auto",
+            "timeout_keep_alive": config.keepalive_timeout}
+
+
+def run(config: ServeConfig, log_level: str = "warning") -> int:
+    logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    if config.workers > 1:
+        return run_workers(config, log_level)
+    built = _build(config)
+    if isinstance(built, str):
+        print(built, file=sys.stderr)
+        return 2
+    rt, app = built
     protocol = LimitedProtocol.configure(config, renderer(rt))
-    server = _Server(uvicorn.Config(app, host=config.host, port=config.port, log_level=log_level,
-                                    access_log=False, lifespan="on", timeout_graceful_shutdown=5,
-                                    http=protocol, loop="auto",
-                                    timeout_keep_alive=config.keepalive_timeout))
+    server = _Server(uvicorn.Config(app, http=protocol, **_uvicorn_options(config, log_level)))
     try:
         server.run()
     finally:
         rt.store.close()
     return 0 if server.started else 1
+
+
+# -- --workers N ------------------------------------------------------------------------------------
+# uvicorn's supervisor binds the socket and spawns N processes; each one unpickles ``WorkerConfig``,
+# whose ``load()`` hands the flags to ``worker_app`` (the app factory uvicorn calls by name) before
+# uvicorn builds the app and its protocol. State is shared through the store: a SQLite file (a
+# private temporary one when --state is not given) or Redis; the virtual clock lives in it too.
+class WorkerProtocol(LimitedProtocol):
+    """The limited protocol as a worker binds it: ``worker_app`` sets its limits and renderer."""
+
+
+_worker: dict = {}
+
+
+class WorkerConfig(uvicorn.Config):
+    """uvicorn's config of a worker process, carrying the mock's own flags across the spawn."""
+
+    def __init__(self, serve: ServeConfig, log_level: str) -> None:
+        super().__init__("mock_server.server:worker_app", factory=True, http="mock_server.server:WorkerProtocol",
+                         workers=serve.workers, **_uvicorn_options(serve, log_level))
+        self.serve = serve
+
+    def load(self) -> None:
+        _worker["config"] = self.serve
+        super().load()
+
+
+def _die_with_parent() -> None:
+    """A worker ends when its supervisor does, even if the supervisor is killed with SIGKILL."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG (Linux)
+    except (OSError, AttributeError):   # not Linux: the supervisor's own SIGTERM still stops workers
+        pass
+
+
+def worker_app() -> MockApp:
+    """The app of one worker process (uvicorn's factory): the flags came through ``WorkerConfig``."""
+    _die_with_parent()
+    config: ServeConfig = _worker["config"]
+    built = _build(config)
+    if isinstance(built, str):   # the supervisor built the same app first, so this is rare (a file changed)
+        print(built, file=sys.stderr)
+        raise SystemExit(3)      # uvicorn's STARTUP_FAILURE: the supervisor stops instead of respawning
+    rt, app = built
+    WorkerProtocol.limits, WorkerProtocol.render = config, staticmethod(renderer(rt))
+    return app
+
+
+class _Supervisor(Multiprocess):
+    """uvicorn's supervisor that prints the "listening on" line once every worker serves."""
+
+    def __init__(self, config: WorkerConfig, sock: socket.socket) -> None:
+        super().__init__(config, sockets=[sock])
+        self.address = sock.getsockname()[:2]
+
+    def init_processes(self) -> None:
+        super().init_processes()
+        if all(p.wait_until_ready(60, self.should_exit) for p in self.processes):
+            host, port = self.address
+            host = f"[{host}]" if ":" in host else host
+            print(f"mock-server listening on http://{host}:{port} (admin: /__admin/, docs: /ui; "
+                  f"{len(self.processes)} workers)", flush=True)
+
+
+def run_workers(config: ServeConfig, log_level: str) -> int:
+    """``--workers N``: check and seed once here, then N worker processes on one socket."""
+    private = None
+    if config.state is None:   # the workers must share their state: a private SQLite file, removed at exit
+        private = tempfile.mkdtemp(prefix="mock-server-")
+        config = replace(config, state=Path(private) / "state.sqlite")
+    try:
+        built = _build(config)   # every input error reported once, here; the store seeded once
+        if isinstance(built, str):
+            print(built, file=sys.stderr)
+            return 2
+        built[0].store.close()
+        del built
+        uv = WorkerConfig(config, log_level)
+        try:
+            sock = uv.bind_socket()
+        except SystemExit:   # uvicorn logged why (the port is taken)
+            return 1
+        try:
+            _Supervisor(uv, sock).run()
+        finally:
+            sock.close()
+        return 0
+    finally:
+        if private is not None:
+            shutil.rmtree(private, ignore_errors=True)

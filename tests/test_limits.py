@@ -119,6 +119,24 @@ def test_a_header_that_never_ends_is_refused_once_it_passes_the_size_limit(serve
     assert health(server) == 200
 
 
+def test_the_rest_of_a_body_answered_early_is_not_read_as_a_new_request(server):
+    # Over --max-body-bytes the answer comes before the body ends; the rest of the body then is
+    # still that request's, not the head of the next one, and the connection serves the next.
+    sock = connect(server.url)
+    total = 1_200_000
+    sock.sendall(b"POST /v3/applicationInstance/task HTTP/1.1\r\nHost: 127.0.0.1\r\nPRIVATE-TOKEN: dev-token\r\n"
+                 b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % total + b" " * 1_100_000)
+    first = read_response(sock)
+    assert first.startswith(b"HTTP/1.1 413") or first.startswith(b"HTTP/1.1 422"), first[:300]
+    assert b"errorCode" in first, first[:300]
+    sock.sendall(b" " * (total - 1_100_000))
+    time.sleep(0.3)   # the rest of the body arrives on its own, before the next request
+    sock.sendall(b"GET /__admin/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    second = read_response(sock)
+    sock.close()
+    assert second.startswith(b"HTTP/1.1 200") and b'"status"' in second, second[:300]
+
+
 def test_connections_over_the_cap_are_refused_and_closed_and_the_cap_frees_up(server):
     held = [connect(server.url) for _ in range(CAP)]
     for sock in held:

@@ -80,20 +80,20 @@ def task_status(task: dict, template: dict, now: float) -> tuple[dict, float]:
 
 # -- store access ---------------------------------------------------------------------------------
 def _status(ctx: Context | Services, task: dict, templates: dict[str, dict] | None = None) -> dict:
+    """``task``'s status now; ``templates`` (if given) keeps the templates read so far for a list."""
     key = str(task["templateId"])
-    template = templates[key] if templates is not None and key in templates else ctx.store.get(TEMPLATES, key)
+    template = templates.get(key) if templates is not None else None
+    if template is None:
+        template = ctx.store.get(TEMPLATES, key)
+        if templates is not None:
+            templates[key] = template
     status, until = task_status(task, template, ctx.now())
     ctx.valid_until(until)
     return status
 
 
-def _templates(ctx: Context | Services) -> dict[str, dict]:
-    """Every template, read once for a list."""
-    return dict(ctx.store.items(TEMPLATES))
-
-
 def _batch_status(ctx: Context, batch: dict) -> dict:
-    own, templates = tasks(batch["account"]), _templates(ctx)
+    own, templates = tasks(batch["account"]), {}
     statuses = [_status(ctx, ctx.store.get(own, str(t)), templates) for t in batch["taskIds"]]
     codes = [s["resultCode"] for s in statuses]
     done = all(c in (125, 126, 127) for c in codes)
@@ -126,26 +126,33 @@ def _number(value: Any, prop: str) -> int:
 
 
 def _targets(store: Namespace, body: dict) -> list[int]:
-    instances = {int(k): v for k, v in store.items(INSTANCES)}
     requested = [str(i) for i in body.get("applicationInstanceIds") or []]
-    unknown = [i for i in requested if not (i.isascii() and i.isdigit()) or int(i) not in instances]
+    unknown = [i for i in requested
+               if not (i.isascii() and i.isdigit()) or len(i) > 18 or store.get(INSTANCES, str(int(i))) is None]
     if unknown:
         raise Rejection("invalid", f"Unknown application instance(s): {', '.join(u[:20] for u in unknown[:10])}",
                         property="applicationInstanceIds")
     chosen = {int(i) for i in requested}
+    every: dict[int, dict] = {}   # every instance, read only for a selection by property
+
+    def instances() -> dict[int, dict]:
+        if not every:
+            every.update((int(k), v) for k, v in store.items(INSTANCES))
+        return every
+
     for prop in ("fleetId", "regionId"):
         if body.get(prop) in (None, ""):
             continue
         wanted = _number(body[prop], prop)
         if wanted > 0:
-            matching = {i for i, inst in instances.items() if inst[prop] == wanted}
+            matching = {i for i, inst in instances().items() if inst[prop] == wanted}
             if not matching:
                 raise Rejection("invalid", f"Unknown {prop[:-2]} {wanted}", property=prop)
             chosen |= matching
     labels = body.get("labels") or []
     if labels:
         pairs = {(label["key"], label["value"]) for label in labels}
-        chosen |= {i for i, inst in instances.items()
+        chosen |= {i for i, inst in instances().items()
                    if pairs <= {(lab["key"], lab["value"]) for lab in inst["labels"]}}
     if not chosen:
         raise Rejection("invalid", "No application instances match the request", property="applicationInstanceIds")
@@ -296,7 +303,7 @@ def create_task(ctx: Context) -> Reply:
 
 @vendor.operation("getApplicationInstanceTasks")
 def list_tasks(ctx: Context) -> Reply:
-    templates = _templates(ctx)
+    templates: dict[str, dict] = {}
     return Reply(200, [_status(ctx, t, templates) for t in _newest(ctx.store, tasks(ctx.caller.account))])
 
 
