@@ -18,7 +18,6 @@ every run is bounded in time.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import os
@@ -237,7 +236,8 @@ def _measure(target: Target, scenario: str, connections: int, seconds: float, pi
 
 
 def main(duration: float = 10, runs: int = 2, connections: tuple[int, ...] = (1, 32), skip_prism: bool = False,
-         scales: tuple[int, ...] = (10, 1000, 100_000), pin: bool = True, replicas: bool = True) -> int:
+         scales: tuple[int, ...] = (10, 1000, 100_000), pin: bool = True, replicas: bool = True,
+         workers: bool = True) -> int:
     prism = _ensure_tools(skip_prism)
     pin = pin and shutil.which("taskset") is not None and os.cpu_count() and os.cpu_count() >= 2
     RESULTS.mkdir(exist_ok=True)
@@ -249,7 +249,7 @@ def main(duration: float = 10, runs: int = 2, connections: tuple[int, ...] = (1,
         for target in started:
             target.start(pin)
         results: dict = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "duration": duration,
-                         "runs": runs, "pinned": bool(pin), "rows": [], "scale": []}
+                         "runs": runs, "pinned": bool(pin), "rows": [], "scale": [], "workers": []}
         try:
             for target in started:   # warm-up: imports, caches, first connections, JIT
                 for scenario in SCENARIOS:
@@ -285,6 +285,8 @@ def main(duration: float = 10, runs: int = 2, connections: tuple[int, ...] = (1,
                     results["scale"].append({"tasks": tasks, "scenario": scenario, **measured})
             finally:
                 target.stop()
+        if workers and (os.cpu_count() or 1) >= 2:
+            results["workers"] = workers_rows(folder, duration, runs, script)
     out = RESULTS / f"bench-{results['date'].replace(':', '')}.json"
     out.write_text(json.dumps(results, indent=1))
     print(render(results))
@@ -294,6 +296,46 @@ def main(duration: float = 10, runs: int = 2, connections: tuple[int, ...] = (1,
 
         replica_rows.main(requests=1000, clients=4)
     return 0
+
+
+WORKER_TARGETS = {   # name -> serve flags; unpinned, wrk beside them: every process shares both cores
+    "1 worker, memory": [],
+    "1 worker, SQLite": ["--state", "{state}"],
+    "2 workers, SQLite": ["--workers", "2", "--state", "{state}"],
+}
+
+
+def workers_rows(folder: Path, duration: float, runs: int, script: Path) -> list[dict]:
+    """``--workers 2`` against one worker, measured the same way: nothing pinned, 32 connections,
+    alternating runs (the state file of each SQLite target is its own)."""
+    started = []
+    for name, flags in WORKER_TARGETS.items():
+        state = folder / f"workers-{len(started)}.sqlite"
+        started.append(Target(name, _mock_command([f.replace("{state}", str(state)) for f in flags])))
+    samples: dict[tuple[str, str], list[dict]] = {}
+    try:
+        for target in started:
+            target.start(False)
+            for scenario in SCENARIOS:
+                _measure(target, scenario, 8, 2, False, script)
+        for _ in range(runs):
+            for scenario in SCENARIOS:
+                for target in started:
+                    samples.setdefault((target.name, scenario), []).append(
+                        _measure(target, scenario, 32, duration, False, script))
+    finally:
+        for target in started:
+            target.stop()
+    return [{"target": name, "scenario": scenario, "rps": statistics.median(r["rps"] for r in found),
+             "p99": statistics.median(r["p99"] for r in found), "non2xx": sum(r["non2xx"] for r in found),
+             "runs": [r["rps"] for r in found]} for (name, scenario), found in samples.items()]
+
+
+def _cell(row: dict | None) -> str:
+    if row is None:
+        return "–"
+    flag = f", {row['non2xx']} non-2xx" if row["non2xx"] else ""
+    return f"{row['rps']:.0f} ({row['p99']:.2f}{flag})"
 
 
 def render(results: dict) -> str:
@@ -331,22 +373,24 @@ def render(results: dict) -> str:
             cells = [next(f"{r['rps']:.0f} ({r['p99']:.2f})" for r in results["scale"]
                           if r["tasks"] == tasks and r["scenario"] == s) for s in SCENARIOS]
             lines.append(f"| {tasks:,} | " + " | ".join(cells) + " |")
+    if results.get("workers"):
+        found = {(r["target"], r["scenario"]): r for r in results["workers"]}
+        base = "1 worker, memory"
+        lines += ["", "Workers (nothing pinned, 32 connections): req/s (p99 ms)", "",
+                  "| request | " + " | ".join(WORKER_TARGETS) + " | 2 workers / 1 worker (memory, SQLite) |",
+                  "|---|" + "---:|" * (len(WORKER_TARGETS) + 1)]
+        for scenario in SCENARIOS:
+            rows = [found.get((name, scenario)) for name in WORKER_TARGETS]
+            cells = [_cell(r) for r in rows]
+            two, one, one_sql = found.get(("2 workers, SQLite", scenario)), found.get((base, scenario)), \
+                found.get(("1 worker, SQLite", scenario))
+            ratio = (f"{two['rps'] / one['rps']:.2f}, {two['rps'] / one_sql['rps']:.2f}"
+                     if two and one and one_sql and one["rps"] and one_sql["rps"] else "–")
+            lines.append(f"| {scenario} | " + " | ".join(cells) + f" | {ratio} |")
     return "\n".join(lines)
 
 
-def cli(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="mock-server bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--duration", type=float, default=10, help="seconds per measured run (default: %(default)s)")
-    parser.add_argument("--runs", type=int, default=2, help="measured runs per cell (default: %(default)s)")
-    parser.add_argument("--connections", default="1,32", help="comma-separated (default: %(default)s)")
-    parser.add_argument("--scales", default="10,1000,100000", help="tasks stored for the scale rows ('' for none)")
-    parser.add_argument("--no-prism", action="store_true", help="leave Prism out")
-    parser.add_argument("--no-pin", action="store_true", help="do not pin server and load generator to cores")
-    args = parser.parse_args(argv)
-    return main(duration=args.duration, runs=args.runs, connections=tuple(int(c) for c in args.connections.split(",")),
-                skip_prism=args.no_prism, scales=tuple(int(s) for s in args.scales.split(",") if s),
-                pin=not args.no_pin)
+if __name__ == "__main__":   # the one parser of these flags is `mock-server bench`
+    from mock_server.__main__ import main as mock_server_main
 
-
-if __name__ == "__main__":
-    sys.exit(cli())
+    sys.exit(mock_server_main(["bench", *sys.argv[1:]]))

@@ -82,7 +82,7 @@ def _bench(args: argparse.Namespace) -> int:
     return sidebyside.main(duration=args.duration, runs=args.runs,
                            connections=tuple(int(c) for c in args.connections.split(",")),
                            skip_prism=args.no_prism, scales=tuple(int(s) for s in args.scales.split(",") if s),
-                           pin=not args.no_pin, replicas=not args.no_replicas)
+                           pin=not args.no_pin, replicas=not args.no_replicas, workers=not args.no_workers)
 
 
 def _cluster(args: argparse.Namespace) -> int:
@@ -226,6 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--state", metavar="FILE", help="--quick: a SQLite state file instead of memory")
     bench.add_argument("--no-replicas", action="store_true",
                        help="skip the rows of two replicas on Redis against one server on SQLite")
+    bench.add_argument("--no-workers", action="store_true",
+                       help="skip the rows of --workers 2 against one worker (nothing pinned)")
     bench.set_defaults(func=_bench)
     return parser
 
