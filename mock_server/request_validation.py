@@ -23,6 +23,7 @@ from connexion.validators.json import JSONRequestBodyValidator
 from connexion.validators.parameter import ParameterValidator
 from jsonschema import Draft4Validator, FormatChecker, ValidationError
 from jsonschema.validators import extend
+from starlette.datastructures import Headers, QueryParams
 
 from mock_server import draft4
 from mock_server.draft4 import INT_RANGES
@@ -291,17 +292,24 @@ class _Operation:
     def __init__(self, parser: Any, params: list, body: _Check | None, body_required: bool, nullable: bool,
                  forms: bool) -> None:
         self.parser, self.params, self.body = parser, params, body
+        self.wheres = frozenset(where for where, _, _ in params)
         self.body_required, self.nullable, self.forms = body_required, nullable, forms
 
     def validate(self, scope: Any, path_params: dict[str, str], body: Any, sent_json: bool = False) -> None:
         """Raise the rejection of the first invalid parameter or body, as Connexion would find it."""
-        from starlette.requests import Request
+        sources: dict[str, Any] = {}
+        wheres = self.wheres   # only what the operation declares parameters in is parsed
+        if "query" in wheres:
+            args = QueryParams(scope.get("query_string", b""))
+            sources["query"] = self.parser.resolve_query({k: args.getlist(k) for k in args}) if args else {}
+        if "path" in wheres:
+            sources["path"] = self.parser.resolve_path(dict(path_params)) if path_params else {}
+        if "header" in wheres:
+            sources["header"] = Headers(scope=scope)
+        if "cookie" in wheres:
+            from starlette.requests import Request
 
-        request = Request(scope)
-        args = request.query_params
-        query = self.parser.resolve_query({k: args.getlist(k) for k in args}) if args else {}
-        path = self.parser.resolve_path(dict(path_params)) if path_params else {}
-        sources = {"query": query, "path": path, "header": request.headers, "cookie": request.cookies}
+            sources["cookie"] = Request(scope).cookies
         for where, param, check in self.params:
             value = sources[where].get(param["name"] if where != "path" else param["name"].replace("-", "_"))
             if is_nullable(param) and is_null(value):

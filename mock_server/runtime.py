@@ -77,16 +77,17 @@ class Journal:
         self._counter = 0
         self._lock = threading.Lock()
 
-    def _cut(self, value: object) -> object:
-        if isinstance(value, str) and len(value) > self._field_chars:
+    def _cut(self, value: str) -> str:
+        if len(value) > self._field_chars:
             return f"{value[:self._field_chars]}…[{len(value) - self._field_chars} more characters]"
         return value
 
     def add(self, entry: dict) -> None:
+        kept = {k: self._cut(v) if type(v) is str else v for k, v in entry.items()}
+        cost = 16 + sum(len(k) + (len(v) if type(v) is str else 8) for k, v in kept.items())   # about its size
         with self._lock:
             self._counter += 1
-            kept = {"seq": self._counter, **{k: self._cut(v) for k, v in entry.items()}}
-            cost = sum(len(k) + len(str(v)) for k, v in kept.items())
+            kept["seq"] = self._counter
             self._entries.append((kept, cost))
             self._bytes += cost
             while len(self._entries) > self._size or (self._bytes > self._budget and len(self._entries) > 1):

@@ -6,6 +6,7 @@ and hostile input.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import threading
 import time
@@ -516,8 +517,10 @@ def test_unknown_path_is_404(pets):
 def test_admin_health_reports_what_is_served(pets, tmp_state):
     health = pets().client().get("/__admin/health")
     assert health.status_code == 200
-    assert health.json() == {"status": "ok", "apis": ["pets"], "operations": 7, "seed": 1, "strict": True,
-                             "state": None}
+    body = health.json()
+    assert body.pop("pid") != os.getpid()   # the server's process, not this one
+    assert body == {"status": "ok", "apis": ["pets"], "operations": 7, "seed": 1, "strict": True,
+                    "state": None, "workers": 1}
     with_state = pets("--seed", "5", "--state", str(tmp_state)).client().get("/__admin/health").json()
     assert (with_state["seed"], with_state["state"]) == (5, str(tmp_state))
 
