@@ -408,5 +408,5 @@ def test_a_refused_import_says_why_and_changes_nothing(server):
                                                              "admin import a task of a missing template"),
                              headers=JSON)
         assert refused.status_code == 400
-        assert "nothing changed" in refused.json()["detail"] and "no template 99" in refused.json()["detail"]
+        assert "nothing changed" in refused.json()["detail"] and "no i3d/templates/99" in refused.json()["detail"]
         assert state(client) == before
