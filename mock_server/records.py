@@ -22,7 +22,7 @@ def nullable(schema: Mapping[str, Any]) -> dict:
     return {"anyOf": [dict(schema), {"type": "null"}]}
 
 
-def record(required: Mapping[str, Any], optional: Mapping[str, Any] | None = None) -> dict:
+def obj(required: Mapping[str, Any], optional: Mapping[str, Any] | None = None) -> dict:
     """An object that has every field of ``required`` (and may have those of ``optional``), each
     of its schema; other fields are left alone."""
     return {"type": "object", "required": list(required), "properties": {**required, **(optional or {})}}
