@@ -26,6 +26,7 @@ from starlette.datastructures import Headers
 from starlette.types import Receive, Scope, Send
 
 from mock_server import inputs, snapshot
+from mock_server.asgi import framed_headers, replay, send_whole
 from mock_server.errors import excerpt
 from mock_server.runtime import Runtime
 
@@ -183,31 +184,10 @@ class AdminGuard:
                 refused = self._vet(headers, body)
         if refused is not None:
             status, out_headers, content = refused
-            await send({"type": "http.response.start", "status": status,
-                        "headers": [(k.encode(), v.encode()) for k, v in
-                                    {**out_headers, "content-length": str(len(content))}.items()]})
-            await send({"type": "http.response.body", "body": content})
+            await send_whole(send, status, [(k.encode(), v.encode()) for k, v in out_headers.items()], content)
             return
-        child_headers = []
-        for name, value in scope.get("headers", []):
-            if name in (b"content-length", b"transfer-encoding"):
-                continue
-            if name == b"content-type":
-                _, sep, params = value.decode("latin-1").partition(";")
-                value = (inputs.media_type(value.decode("latin-1")) + sep + params).encode("latin-1")
-            child_headers.append((name, value))
-        if body:
-            child_headers.append((b"content-length", str(len(body)).encode()))
-        sent = False
-
-        async def replay() -> dict:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return {"type": "http.disconnect"}
-
-        await self.app({**scope, "headers": child_headers}, replay, send)
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", [])]
+        await self.app({**scope, "headers": framed_headers(headers, body)}, replay(body), send)
 
     def _vet(self, headers: Headers, body: bytes) -> tuple | None:
         """A JSON body must be strict JSON (no NaN, no 1e400, no duplicate keys, bounded depth)."""

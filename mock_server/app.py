@@ -42,6 +42,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server import auth, inputs, replies, request_validation, response_check
+from mock_server.asgi import framed_headers, replay, send_whole
 from mock_server.errors import Rejection, classify, excerpt
 from mock_server.fakes import Resolver
 from mock_server.inputs import media_type
@@ -139,10 +140,10 @@ class MockApp:
             status, headers, out = self._refuse(state, rejection)
         else:
             child = _child_scope(scope, routed, state)
-            status, headers, out = await _capture(self.connexion, child, _replay(state.body))
+            status, headers, out = await _capture(self.connexion, child, replay(state.body))
             status, headers, out = self._check(state, status, headers, out)
         self._journal(raw, state, status, started)
-        await _send(send, status, headers, out)
+        await send_whole(send, status, headers, out)
 
     def _decode(self, raw: RawRequest, state: RequestState) -> Routed:
         """Stage 1, wire: the first vendor whose wire format claims the request routes it."""
@@ -206,32 +207,10 @@ def _child_scope(scope: Scope, routed: Routed, state: RequestState) -> Scope:
     lower-cased media type (never the original scope mutated)."""
     if routed.body is not None:
         state.body = routed.body
-    headers = []
-    for name, value in routed.headers if routed.headers is not None else state.raw.headers:
-        if name in ("content-length", "transfer-encoding"):
-            continue
-        if name == "content-type":
-            _, sep, params = value.partition(";")
-            value = media_type(value) + sep + params
-        headers.append((name.encode("latin-1"), value.encode("latin-1")))
-    if state.body:
-        headers.append((b"content-length", str(len(state.body)).encode()))
+    headers = framed_headers(routed.headers if routed.headers is not None else state.raw.headers, state.body)
     path = routed.path
     return {**scope, "method": routed.method.upper(), "path": path, "raw_path": path.encode("utf-8"),
             "query_string": routed.query_string, "headers": headers, "mock": state}
-
-
-def _replay(body: bytes) -> Receive:
-    sent = False
-
-    async def receive() -> dict:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return {"type": "http.disconnect"}
-
-    return receive
 
 
 async def _capture(app: ASGIApp, scope: Scope, receive: Receive) -> tuple[int, list, bytes]:
@@ -254,13 +233,6 @@ def _header_list(headers: dict[str, str], media: str | None) -> list[tuple[bytes
     if media:
         out.append((b"content-type", media.encode("latin-1")))
     return out
-
-
-async def _send(send: Send, status: int, headers: list, body: bytes) -> None:
-    headers = [(k, v) for k, v in headers if k.lower() != b"content-length"]
-    headers.append((b"content-length", str(len(body)).encode()))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
 
 
 # -- the served document and Swagger UI -----------------------------------------------------------

@@ -194,5 +194,5 @@ class Runtime:
     def import_state(self, state: dict) -> None:
         """Replace everything with ``state`` after checking it against the served data model
         (``snapshot.check``): ``ValueError`` and nothing written otherwise."""
-        snapshot.check(state, self.vendors)
+        snapshot.check(state, self.vendors, seed=self.config.seed)
         self.load(state)

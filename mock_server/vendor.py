@@ -14,8 +14,9 @@ discovers it and never imports one by name. Each seam is read by exactly one sta
   envelope  wraps a success reply in the vendor's envelope
   errors    the vendor's error body for a rejection (the status is chosen by ``errors.py``)
   seed      fixtures/<api>.yaml -> the vendor's store namespace
-  records, sequences, secrets   the data model as data: what an admin import must satisfy and
-            what an export masks (read by snapshot.py, not by a request stage)
+  records, keys, references, sequences, secrets
+            the data model as data: what an admin import must satisfy and what an export masks
+            (read by snapshot.py, not by a request stage)
 
 Handlers and rules see a ``Context``: the request, the caller, the vendor's own store namespace,
 the virtual clock and the seed -- never the runtime.
@@ -244,6 +245,23 @@ Envelope = Callable[[Reply, Context], Reply]
 Seeder = Callable[[Services, dict], None]   # (services, the fixtures file) -> None
 
 
+@dataclass(frozen=True)
+class Numbering:
+    """What one store sequence hands out, for an import's check (``Vendor.sequences``): the ids in
+    ``collections`` (fnmatch patterns), found ``at`` the record's key ("$key") or a field path
+    (``subTasks.TaskId``: a dotted path, lists walked through). Without ``minted`` an id is the
+    number itself (the sequence must be at least the largest); with it the n-th id is
+    ``minted(seed, n)`` (the next ones must not be in use already)."""
+
+    collections: str | tuple[str, ...]
+    at: str = "$key"
+    minted: Callable[[int, int], str] | None = None
+
+    @property
+    def patterns(self) -> tuple[str, ...]:
+        return (self.collections,) if isinstance(self.collections, str) else tuple(self.collections)
+
+
 def permissive(identity: Identity) -> Caller:
     """The generic rule, as Prism's: any well-formed credential of the documented kind passes."""
     return Caller("default") if identity.credentials else ANONYMOUS
@@ -268,7 +286,9 @@ class Vendor:
                  identify: Identify | None = None, access: Mapping[str, list[Rule]] | None = None,
                  errors: ErrorStyle | None = None, envelope: Envelope | None = None,
                  seed: Seeder | None = None, lifecycles: Mapping[str, Any] | None = None,
-                 records: Mapping[str, Any] | None = None, sequences: Mapping[str, str] | None = None,
+                 records: Mapping[str, Any] | None = None, keys: Mapping[str, str] | None = None,
+                 references: Mapping[str, Mapping[str, str]] | None = None,
+                 sequences: Mapping[str, str | Numbering] | None = None,
                  secrets: Mapping[str, Iterable[str]] | None = None,
                  check: Callable[[Mapping[str, dict]], None] | None = None,
                  own_validation: Iterable[str] = ()) -> None:
@@ -281,15 +301,25 @@ class Vendor:
         self.envelope = envelope
         self.seed = seed
         self.lifecycles = dict(lifecycles or {})
-        # The data model as data, for imports and exports (``mock_server/snapshot.py``): collection
-        # name patterns (fnmatch, e.g. "tasks@*") -> the JSON schema of each record; sequence ->
-        # the collections whose integer keys it hands out; collection pattern -> the field name
-        # patterns holding secrets ("$key": the record's key is the secret).
+        # The data model as data, for imports and exports (``mock_server/snapshot.py``), over the
+        # vendor's own collection names:
+        #   records     collection pattern (fnmatch, "tasks@*") -> the JSON schema of each record
+        #   keys        collection template -> key template, filled from each record's fields:
+        #               {"tasks@{account}": "{id}"} files task 7 of account a as tasks@a/7, only there
+        #   references  collection template -> {field path: the template of the collection that
+        #               must hold its value as a key}, e.g. {"tasks@{account}": {"batchId":
+        #               "batches@{account}"}}; "$key" is the record's key, a null value refers to nothing
+        #   sequences   sequence -> what it numbers: a collection pattern (its integer keys) or a Numbering
+        #   secrets     collection pattern -> the fields holding secrets: "$key" (the record's key is
+        #               the secret) or a field path whose parts are fnmatch patterns of any case
+        #               ("spec.env.*password*"), lists walked through
         self.records = dict(records or {})
-        self.sequences = dict(sequences or {})
+        self.keys = dict(keys or {})
+        self.references = {k: dict(v) for k, v in (references or {}).items()}
+        self.sequences = {k: v if isinstance(v, Numbering) else Numbering(v) for k, v in (sequences or {}).items()}
         self.secrets = {k: list(v) for k, v in (secrets or {}).items()}
-        # What the schemas cannot say (references between records): ``check(collections)`` gets
-        # the vendor's own collections of an import (names without the namespace prefix) and
+        # What data cannot say: ``check(collections)`` gets the vendor's own collections of an
+        # import (names without the namespace prefix), after every declaration above held, and
         # raises ValueError when they do not hold together.
         self.check = check
         # operationIds whose body and query parameters Connexion only parses, never judges: the

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import base64
 import copy
+import json
 
 import pytest
+
+from mock_server.apis.bolttech import strategies
 
 from .conftest import CLOCK_START
 
@@ -274,3 +277,74 @@ def test_bearer_token_comes_first_and_bad_bodies_are_400_with_the_reason(api):
     assert api.get("/execution-event/not-a-sid", headers=FIXTURE_SECRET).status_code == 400
     assert api.get(f"/execution-event/{UNKNOWN}", headers=FIXTURE_SECRET).json()["message"] == (
         "Execution event not found")
+
+
+# -- the admin export and import -------------------------------------------------------------------
+def exported(http, secrets: bool = False) -> dict:
+    return ok(http.get("/__admin/state", params={"secrets": "true"} if secrets else {}))
+
+
+def test_an_export_masks_every_strategys_secret_digest(api):
+    new_strategy(api)
+    masked, full = exported(api), exported(api, secrets=True)
+    digests = {strategies.secret_digest(plain) for plain in ("dev-secret", SECRET)}
+    assert {s["secret"] for s in full["collections"]["bolttech/strategies"].values()} == digests
+    text = json.dumps(masked)
+    assert not [d for d in digests if d.removeprefix("sha256:") in text], "a digest lets any guess be checked"
+    assert not [s for s in ("dev-secret", SECRET, OURS["Strategy-Secret"]) if s in text]
+    kept = {sid: {k: v for k, v in s.items() if k != "secret"} for sid, s in
+            full["collections"]["bolttech/strategies"].items()}
+    assert {sid: {k: v for k, v in s.items() if k != "secret"} for sid, s in
+            masked["collections"]["bolttech/strategies"].items()} == kept, "the rest of a strategy is shown"
+
+
+def test_an_export_imports_back_and_the_bearer_and_strategy_secrets_open_it_as_before(api):
+    strategy = new_strategy(api)
+    instance = new_instance(api, strategy)["executionInstance"]["sid"]
+    snapshot = exported(api, secrets=True)
+    dropped = new_instance(api, strategy)["executionInstance"]["sid"]
+    assert api.put("/__admin/state", json=snapshot).status_code == 200
+    assert exported(api, secrets=True)["collections"] == snapshot["collections"]
+    assert ok(api.get(f"/execution-instance/{instance}", headers=OURS))["sid"] == instance
+    assert ok(api.get(f"/execution-instance/{FIXTURE_INSTANCE}", headers=FIXTURE_SECRET))["sid"] == FIXTURE_INSTANCE
+    assert api.get(f"/execution-instance/{dropped}", headers=OURS).status_code == 404, "what came after is gone"
+    assert api.get(f"/execution-instance/{instance}", headers=FIXTURE_SECRET).status_code == 403
+    assert new_instance(api, strategy)["executionInstance"]["sid"] == dropped, "the sid sequence travels with the state"
+
+
+def test_an_import_that_breaks_the_data_model_is_refused_with_400_and_changes_nothing(api):
+    strategy = new_strategy(api)
+    new_instance(api, strategy)
+    good = exported(api, secrets=True)
+    events = f"bolttech/events@{FIXTURE_INSTANCE}"
+    first_event = next(iter(good["collections"][events]))
+
+    def ours(collections: dict) -> dict:
+        return collections["bolttech/strategies"][strategy]
+
+    cases = {
+        "a sid sequence that mints a sid in use": (
+            lambda c, s: s.update({"bolttech/sids": s["bolttech/sids"] - 1}), "is already used"),
+        "events of a missing instance": (
+            lambda c, s: c["bolttech/instances"].pop(FIXTURE_INSTANCE), f"no bolttech/instances/{FIXTURE_INSTANCE}"),
+        "a strategy whose settings a create refuses": (
+            lambda c, s: ours(c)["settings"].update(tasks="all of them"), f"strategies/{strategy}: settings.tasks"),
+        "a strategy secret kept in plain text": (
+            lambda c, s: ours(c).update(secret=SECRET), "at secret"),
+        "an event no index files": (
+            lambda c, s: c["bolttech/event-index"].pop(first_event), "event-index"),
+        "an instance in a state the service has not": (
+            lambda c, s: c["bolttech/instances"][FIXTURE_INSTANCE].update(status="DONE"), "at status"),
+        "an event filed under another instance": (
+            lambda c, s: c[events][first_event].update(instanceSid=UNKNOWN), "its fields file it under"),
+    }
+    for case, (change, why) in cases.items():
+        snapshot = copy.deepcopy(good)
+        change(snapshot["collections"], snapshot["sequences"])
+        answer = api.put("/__admin/state", json=snapshot)
+        assert answer.status_code == 400, f"{case}: {answer.text}"
+        detail = answer.json()["detail"]
+        assert "nothing changed" in detail and why in detail, f"{case}: {detail}"
+    after = exported(api, secrets=True)
+    assert (after["collections"], after["sequences"]) == (good["collections"], good["sequences"])
+    assert new_instance(api, strategy)["executionInstance"]["sid"], "the served state still works"

@@ -3,6 +3,8 @@ issue proven over HTTP, with the virtual clock frozen and advanced."""
 
 from __future__ import annotations
 
+import copy
+import json
 import re
 from collections.abc import Iterator
 
@@ -387,3 +389,74 @@ def test_a_spec_without_placement_policy_is_placed_like_any_by_default(drove):
     body = {k: v for k, v in spec("P1").items() if k != "placementPolicy"}
     assert drove.create(body).json()["data"] == {"taskId": "TEST_APP-P1"}, (
         "the 1.33.3 server's NPE 500 is off by default (cluster.options.missingPlacementPolicyFails)")
+
+
+# -- the admin export and import ------------------------------------------------------------------
+SECRET_VALUES = ("http-pw-7q", "Bearer auth-hdr-7q", "hdr-key-7q", "ZGItY29uZi03cQ==", "env-pw-7q", "env-tk-7q")
+
+
+def secret_spec(task_id: str) -> dict:
+    """A spec with every kind of secret a Drove task carries: the credentials of a config fetched
+    over HTTP, an inline config file, environment variables named like a secret."""
+    http = {"protocol": "HTTPS", "hostname": "cfg.example", "port": 443, "path": "/app.conf", "verb": "GET",
+            "username": "cfg-user", "password": SECRET_VALUES[0], "authHeader": SECRET_VALUES[1],
+            "headers": {"X-Api-Key": SECRET_VALUES[2]}}
+    return spec(task_id, configs=[{"type": "CONTROLLER_HTTP_FETCH", "localFilename": "/etc/app.conf", "http": http},
+                                  {"type": "INLINE", "localFilename": "/etc/db.conf", "data": SECRET_VALUES[3]}],
+                env={"MOCK_RUN_SECONDS": "10", "DB_PASSWORD": SECRET_VALUES[4], "api_token": SECRET_VALUES[5],
+                     "RUN_DATE": "2026-12-01"})
+
+
+def state(drove: Drove, secrets: bool = False) -> dict:
+    answer = drove.http.get("/__admin/state", params={"secrets": "true"} if secrets else {})
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_an_export_masks_a_tasks_fetch_credentials_config_files_and_secret_env(drove):
+    assert drove.create(secret_spec("S1")).json()["status"] == "SUCCESS"
+    masked, full = state(drove), state(drove, secrets=True)
+    text = json.dumps(masked)
+    assert not [s for s in SECRET_VALUES if s in text], "every secret of the spec is masked"
+    assert all(s in json.dumps(full) for s in SECRET_VALUES), "?secrets=true exports them as stored"
+    shown = masked["collections"]["drove/tasks"]["TEST_APP/S1"]["spec"]
+    assert shown["configs"][0]["http"]["hostname"] == "cfg.example" and shown["configs"][0]["http"]["username"] \
+        == "cfg-user" and set(shown["configs"][0]["http"]["headers"]) == {"X-Api-Key"}, "what is no secret stays"
+    assert (shown["env"]["MOCK_RUN_SECONDS"], shown["env"]["RUN_DATE"]) == ("10", "2026-12-01")
+
+
+def test_an_export_imports_back_with_its_tasks_and_the_users_still_authenticate(drove):
+    assert drove.create(secret_spec("S1")).json()["status"] == "SUCCESS"
+    exported = state(drove, secrets=True)
+    assert drove.create(spec("AFTER")).json()["status"] == "SUCCESS"
+    imported = drove.http.put("/__admin/state", json=exported)
+    assert imported.status_code == 200, imported.text
+    assert state(drove, secrets=True)["collections"] == exported["collections"], "the export is the state again"
+    assert drove.info("S1")["env"]["DB_PASSWORD"] == SECRET_VALUES[4], "the imported task is served as stored"
+    assert drove.show("AFTER")["status"] == "FAILED", "what came after the export is gone"
+    assert drove.create(spec("AFTER")).json()["status"] == "SUCCESS", "and its id is free again"
+    refused(drove.create(spec("S1")))   # the imported one still holds its id
+    assert drove.create(spec("G1"), auth=GUEST).status_code == 403, "the users and their roles are as before"
+
+
+BAD_TASKS = {
+    "filed under another id": ("TEST_APP/OTHER", {}, "its key must be its '{sourceAppName}/{taskId}'"),
+    "without an allocation": ("TEST_APP/T0012", {"allocation": None}, "at allocation"),
+    "run seconds as text": ("TEST_APP/T0012", {"runSeconds": "ten"}, "at runSeconds"),
+    "a spec without its executable": ("TEST_APP/T0012", {"spec": {"sourceAppName": "TEST_APP", "taskId": "T0012"}},
+                                      "'executable' is a required property"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_TASKS))
+def test_an_import_of_a_malformed_or_misfiled_task_is_refused_with_400_and_changes_nothing(drove, case):
+    key, changes, why = BAD_TASKS[case]
+    before = state(drove, secrets=True)
+    bad = copy.deepcopy(before)
+    tasks = bad["collections"]["drove/tasks"]
+    tasks[key] = {**tasks.pop("TEST_APP/T0012"), **changes}
+    answer = drove.http.put("/__admin/state", json=bad)
+    assert answer.status_code == 400, answer.text
+    assert "nothing changed" in answer.json()["detail"] and why in answer.json()["detail"], answer.json()["detail"]
+    after = state(drove, secrets=True)
+    assert (after["collections"], after["sequences"]) == (before["collections"], before["sequences"])

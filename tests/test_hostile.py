@@ -196,6 +196,22 @@ CASES: list[Case] = [
         "collections": {"i3d/tasks@account-1": {"7": {"id": 7, "account": "account-2", "batchId": 1, "templateId": 1,
                                                       "entityId": 1001, "createdAt": 1, "history": {"start": 1}}}},
         "sequences": {"i3d/task": 7}}).encode(), 400),
+    admin("import a drove task filed under another id", "PUT", "/state", json.dumps({
+        "collections": {"drove/tasks": {"TEST_APP/OTHER": {
+            "sourceAppName": "TEST_APP", "taskId": "T1", "instanceId": "TI-1",
+            "spec": {"sourceAppName": "TEST_APP", "taskId": "T1", "executable": {"url": "x"}},
+            "allocation": {"executorId": "e", "hostname": "h", "numaNode": "0", "cores": [0], "memoryMB": 1},
+            "created": 1, "runSeconds": 1, "exitCode": 0, "killedAt": None}}},
+        "sequences": {}}).encode(), 400),
+    admin("import a polardb sub-task past its sequence", "PUT", "/state", json.dumps({
+        "collections": {"polardb/batches@1": {"pcb-x1": {
+            "BatchId": "pcb-x1", "TaskName": "t", "TaskType": "polarclaw_uninstall_skills", "ApplicationType": None,
+            "RegionId": "cn-hangzhou", "Param": None, "account": "1", "createdAt": 1, "dispatchSeconds": 2,
+            "subTasks": [{"TaskId": "5", "InstanceId": "pa-x", "waitSeconds": 2, "runSeconds": 4, "fails": False,
+                          "errorMsg": ""}]}}},
+        "sequences": {"polardb/subtask": 4, "polardb/batch": 0}}).encode(), 400),
+    admin("import a bolttech index of a missing event", "PUT", "/state",
+          b'{"collections":{"bolttech/event-index":{"e1":{"instanceSid":"i1"}}},"sequences":{}}', 400),
     admin("import a negative sequence", "PUT", "/state", b'{"collections":{},"sequences":{"i3d/task":-1}}', 400),
     admin("import without sequences", "PUT", "/state", b'{"collections":{}}', 400),
     admin("import an unknown top-level key", "PUT", "/state", b'{"collections":{},"sequences":{},"x":1}', 400),
@@ -408,5 +424,5 @@ def test_a_refused_import_says_why_and_changes_nothing(server):
                                                              "admin import a task of a missing template"),
                              headers=JSON)
         assert refused.status_code == 400
-        assert "nothing changed" in refused.json()["detail"] and "no template 99" in refused.json()["detail"]
+        assert "nothing changed" in refused.json()["detail"] and "no i3d/templates/99" in refused.json()["detail"]
         assert state(client) == before

@@ -4,6 +4,7 @@ finite clock, the byte-bounded journal, snapshot checks and masking, the admin H
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 
@@ -11,7 +12,7 @@ from mock_server import inputs, snapshot
 from mock_server.admin import AdminGuard
 from mock_server.clock import MAX_TIME, VirtualClock
 from mock_server.runtime import Journal, ServeConfig
-from mock_server.vendor import Vendor
+from mock_server.vendor import Numbering, Vendor
 
 
 @pytest.mark.parametrize(("text", "why"), [
@@ -96,6 +97,68 @@ def test_masking_hides_declared_secrets_and_nothing_else():
     assert "k-123" not in str(shown) and "pw" not in str(shown)
     assert list(shown["jobs/keys"].values()) == [{"team": "a"}] and shown["jobs/users"]["u"]["name"] == "ann"
     assert state["collections"]["jobs/keys"] == {"k-123": {"team": "a"}}, "the export itself is untouched"
+
+
+def _minted(seed: int, n: int) -> str:
+    return f"job-{seed}-{n}"
+
+
+FILED = Vendor("jobs", keys={"runs@{team}": "{id}", "steps": "{run}/{name}"},
+               references={"runs@{team}": {"stepNames": "steps", "parent": "runs@{team}"}, "steps": {"$key": "index"}},
+               sequences={"job": Numbering(["runs@*", "steps"], at="jobId", minted=_minted),
+                          "part": Numbering("runs@*", at="parts.number")},
+               secrets={"runs@*": ["auth.*password*", "hooks.headers.*"]})
+
+
+def _filed(**changes) -> dict:
+    collections = {"jobs/runs@a": {"3": {"id": 3, "team": "a", "stepNames": ["3/build"], "parent": None,
+                                         "jobId": "job-0-1", "parts": [{"number": "12"}, {"number": 4}]}},
+                   "jobs/steps": {"3/build": {"run": 3, "name": "build", "jobId": "job-0-2"}},
+                   "jobs/index": {"3/build": {}}}
+    return {"collections": {**collections, **changes}, "sequences": {"jobs/job": 2, "jobs/part": 12}}
+
+
+def test_records_filed_where_their_fields_say_naming_existing_records_pass():
+    snapshot.check(_filed(), {"jobs": FILED})
+
+
+@pytest.mark.parametrize(("changes", "why"), [
+    ({"jobs/runs@b": {"3": {"id": 3, "team": "a", "jobId": "x"}}}, "its fields file it under 'runs@{team}'"),
+    ({"jobs/runs@a": {"4": {"id": 3, "team": "a", "jobId": "x"}}}, "its key must be its '{id}' ('3')"),
+    ({"jobs/steps": {"build": {"run": 3, "name": "build", "jobId": "x"}}}, "its key must be its '{run}/{name}'"),
+    ({"jobs/runs@a": {"3": {"id": 3, "team": "a", "stepNames": ["3/test"], "jobId": "x"}}},
+     "no jobs/steps/3/test (its stepNames)"),
+    ({"jobs/runs@a": {"3": {"id": 3, "team": "a", "parent": 9, "jobId": "x"}}}, "no jobs/runs@a/9 (its parent)"),
+    ({"jobs/index": {}}, "no jobs/index/3/build (its $key)"),
+])
+def test_a_record_filed_elsewhere_or_naming_a_missing_record_is_refused(changes, why):
+    with pytest.raises(ValueError, match=re.escape(why)):
+        snapshot.check(_filed(**changes), {"jobs": FILED})
+
+
+def test_a_sequence_must_be_past_the_ids_in_a_field_and_the_ids_it_mints():
+    for sequences, why in (({"jobs/job": 2, "jobs/part": 11}, "below the id 12 already used in jobs/runs@"),
+                           ({"jobs/job": 1, "jobs/part": 12}, r"id number 2 \(job-0-2\) is already used"),
+                           ({"jobs/job": 0, "jobs/part": 12}, r"id number 1 \(job-0-1\) is already used")):
+        with pytest.raises(ValueError, match=why):
+            snapshot.check({**_filed(), "sequences": sequences}, {"jobs": FILED})
+
+
+def test_minted_ids_are_made_from_the_servers_seed():
+    """Under another seed the same sequence mints other ids: nothing in use is overwritten."""
+    snapshot.check({**_filed(), "sequences": {"jobs/job": 0, "jobs/part": 12}}, {"jobs": FILED}, seed=7)
+
+
+def test_masking_follows_field_paths_through_lists_in_any_case():
+    state = {"collections": {"jobs/runs@a": {"3": {
+        "id": 3, "auth": {"DB_Password": "pw-1", "user": "ann"},
+        "hooks": [{"url": "https://h.example", "headers": {"Authorization": "Bearer tk-2", "X-Key": "k-3"}},
+                  {"url": "https://g.example"}]}}}, "sequences": {}}
+    shown = snapshot.masked(state, {"jobs": FILED})["collections"]["jobs/runs@a"]["3"]
+    assert not {"pw-1", "tk-2", "k-3"} & set(str(shown).split("'")), shown
+    assert shown["auth"]["user"] == "ann" and [h["url"] for h in shown["hooks"]] == ["https://h.example",
+                                                                                    "https://g.example"]
+    assert set(shown["hooks"][0]["headers"]) == {"Authorization", "X-Key"}, "header names stay, values go"
 
 
 class _Runtime:

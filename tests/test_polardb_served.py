@@ -4,8 +4,10 @@ unchanged, by raw signed requests, and by a v1 HMAC-SHA1 query signature compute
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import hmac
+import json
 import re
 import secrets
 import time
@@ -262,7 +264,7 @@ def test_nonces_survive_a_restart_and_are_forgotten_after_the_window(serve, tmp_
     advance(again, 16 * 60)
     fresh = signed(again, "DescribeBatchTasks", {}, nonce="fedcba9876543210fedcba9876543210")
     assert answer(send(again, fresh)) == (200, None)
-    kept = again.client().get("/__admin/state").json()["collections"]["polardb/nonces"]
+    kept = again.client().get("/__admin/state", params={"secrets": "true"}).json()["collections"]["polardb/nonces"]
     assert list(kept) == [f"{KEY}:fedcba9876543210fedcba9876543210"], kept
 
 
@@ -338,3 +340,79 @@ def test_a_hand_signed_v1_query_creates_and_describes_a_batch(mock):
     query, _ = v1_query("DescribeBatchTasks", {}, now=now)
     assert answer(http.post("/?" + urlencode({k: v for k, v in query.items() if k != "Signature"}))) == (
         400, "MissingSignature")
+
+
+# -- the admin export and import -------------------------------------------------------------------
+def exported(server, secrets: bool = False) -> dict:
+    answer = server.client().get("/__admin/state", params={"secrets": "true"} if secrets else {})
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_an_export_masks_access_keys_and_the_nonces_they_signed(mock):
+    create(sdk(mock))
+    masked, full = exported(mock), exported(mock, secrets=True)
+    assert full["collections"]["polardb/nonces"], "a signed call leaves its nonce"
+    text = json.dumps(masked)
+    leaked = [s for s in (KEY, SECRET, OTHER_KEY, OTHER_SECRET) if s in text]
+    assert not leaked, f"an access key's id and secret are credentials, and a nonce is filed under its key id: {leaked}"
+    assert all(s in json.dumps(full) for s in (KEY, SECRET, OTHER_KEY, OTHER_SECRET))
+    assert sorted(r["account"] for r in masked["collections"]["polardb/keys"].values()) == \
+        ["1234567890123456", "6543210987654321"], "which account a key opens is no secret"
+    assert masked["collections"]["polardb/applications"] == full["collections"]["polardb/applications"]
+
+
+def test_an_export_imports_back_and_the_sdk_signs_creates_and_describes_as_before(mock):
+    client = sdk(mock)
+    kept = create(client)
+    replay = signed(mock, "DescribeBatchTasks", {})
+    assert answer(send(mock, replay)) == (200, None)
+    snapshot = exported(mock, secrets=True)
+    dropped = create(client)
+    imported = mock.client().put("/__admin/state", json=snapshot)
+    assert imported.status_code == 200, imported.text
+    assert exported(mock, secrets=True)["collections"] == snapshot["collections"]
+    assert client.describe_batch_task(models.DescribeBatchTaskRequest(batch_id=kept)).body.batch_id == kept
+    assert answer(send(mock, replay)) == (400, "SignatureNonceUsed"), "the nonces travel with the state"
+    again = create(client)
+    assert again == dropped, "the sequences travel too: the next create gets the id the dropped one had"
+    sub_tasks = client.describe_batch_task(models.DescribeBatchTaskRequest(batch_id=again)).body.sub_tasks
+    assert min(int(t.task_id) for t in sub_tasks) == snapshot["sequences"]["polardb/subtask"] + 1
+
+
+def test_an_import_that_breaks_the_data_model_is_refused_with_400_and_changes_nothing(mock):
+    create(sdk(mock))
+    good = exported(mock, secrets=True)
+    mine = "polardb/batches@1234567890123456"
+
+    def broken(change) -> dict:
+        snapshot = copy.deepcopy(good)
+        change(snapshot["collections"], snapshot["sequences"])
+        return snapshot
+
+    def first_batch(collections: dict) -> dict:
+        return next(iter(collections[mine].values()))
+
+    cases = {
+        "a sub-task id past its sequence": (
+            lambda c, s: s.update({"polardb/subtask": s["polardb/subtask"] - 1}), "below the id"),
+        "a batch sequence that mints an id in use": (
+            lambda c, s: s.pop("polardb/batch"), "id number 1"),
+        "a batch filed under another account": (
+            lambda c, s: c["polardb/batches@6543210987654321"].update(c[mine]), "its fields file it under"),
+        "a polarclaw task of an unknown application": (
+            lambda c, s: next(iter(c["polardb/polarclawTasks"].values())).update(ApplicationId="pa-nosuchapp"),
+            "no polardb/applications/pa-nosuchapp"),
+        "a sub-task that fails with 'yes'": (
+            lambda c, s: first_batch(c)["subTasks"][0].update(fails="yes"), "at subTasks/0/fails"),
+        "an access key without its secret": (
+            lambda c, s: c["polardb/keys"][KEY].pop("secret"), "'secret' is a required property"),
+    }
+    for case, (change, why) in cases.items():
+        refused_import = mock.client().put("/__admin/state", json=broken(change))
+        assert refused_import.status_code == 400, f"{case}: {refused_import.text}"
+        detail = refused_import.json()["detail"]
+        assert "nothing changed" in detail and why in detail, f"{case}: {detail}"
+    after = exported(mock, secrets=True)
+    assert (after["collections"], after["sequences"]) == (good["collections"], good["sequences"])
+    assert create(sdk(mock)).startswith("pcb-"), "the served state still works"

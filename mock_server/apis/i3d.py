@@ -13,6 +13,7 @@ from typing import Any
 
 from mock_server.errors import Rejection
 from mock_server.lifecycle import CANCEL, PAUSE, RESUME, History, Lifecycle, Status, Step
+from mock_server.records import INTEGER, TEXT
 from mock_server.vendor import Caller, Context, ErrorCase, Identity, Namespace, Reply, Services, Vendor
 
 ACCOUNTS, TEMPLATES, INSTANCES, SETTINGS = "accounts", "templates", "instances", "settings"
@@ -222,10 +223,10 @@ def seed(services: Services, fixtures: dict) -> None:
 
 
 # The stored data model, checked on every admin import (mock_server/snapshot.py).
-_INT, _TEXT, _TIME = {"type": "integer"}, {"type": "string"}, {"type": "number", "minimum": 0, "maximum": 2**53}
+_TIME = {"type": "number", "minimum": 0, "maximum": 2**53}   # i3D's times are integer seconds
 _ACTION = {"type": "object", "required": ["idx", "actionType", "requiredParams"], "properties": {
-    "idx": {"type": "integer", "minimum": 0}, "actionType": _TEXT,
-    "requiredParams": {"type": "array", "items": _TEXT},
+    "idx": {"type": "integer", "minimum": 0}, "actionType": TEXT,
+    "requiredParams": {"type": "array", "items": TEXT},
     "durationSeconds": {"type": "number", "minimum": 0, "maximum": 10**6}}}
 _HISTORY = {"type": "object", "required": ["start"], "properties": {
     "start": _TIME, "created": {"anyOf": [_TIME, {"type": "null"}]},
@@ -233,56 +234,45 @@ _HISTORY = {"type": "object", "required": ["start"], "properties": {
                                           "items": [{"enum": [PAUSE, RESUME, CANCEL]}, _TIME]}},
     "failures": {"type": "array", "items": {"type": "integer", "minimum": 0}}}}
 RECORDS = {
-    ACCOUNTS: {"type": "object", "required": ["account"], "properties": {"account": _TEXT}},
+    ACCOUNTS: {"type": "object", "required": ["account"], "properties": {"account": TEXT}},
     SETTINGS: {"type": "object", "properties": {"failurePercent": {"type": "integer", "minimum": 0, "maximum": 100}}},
     TEMPLATES: {"type": "object", "required": ["id", "name", "description", "actions"], "properties": {
-        "id": _INT, "name": _TEXT, "description": _TEXT,
+        "id": INTEGER, "name": TEXT, "description": TEXT,
         "actions": {"type": "array", "minItems": 1, "items": _ACTION}}},
     INSTANCES: {"type": "object", "required": ["id", "fleetId", "regionId", "labels"], "properties": {
-        "id": _INT, "fleetId": _INT, "regionId": _INT,
+        "id": INTEGER, "fleetId": INTEGER, "regionId": INTEGER,
         "labels": {"type": "array", "items": {"type": "object", "required": ["key", "value"],
-                                              "properties": {"key": _TEXT, "value": _TEXT}}}}},
+                                              "properties": {"key": TEXT, "value": TEXT}}}}},
     tasks("*"): {"type": "object", "required": ["id", "account", "batchId", "templateId", "entityId", "createdAt",
                                                 "history"], "properties": {
-        "id": _INT, "account": _TEXT, "batchId": _INT, "templateId": _INT, "entityId": _INT, "createdAt": _TIME,
-        "history": _HISTORY}},
+        "id": INTEGER, "account": TEXT, "batchId": INTEGER, "templateId": INTEGER, "entityId": INTEGER,
+        "createdAt": _TIME, "history": _HISTORY}},
     batches("*"): {"type": "object", "required": ["id", "account", "createdAt", "executeAt", "taskIds"],
-                   "properties": {"id": _INT, "account": _TEXT, "createdAt": _TIME, "executeAt": _TIME,
-                                  "taskIds": {"type": "array", "minItems": 1, "items": _INT}}},
+                   "properties": {"id": INTEGER, "account": TEXT, "createdAt": _TIME, "executeAt": _TIME,
+                                  "taskIds": {"type": "array", "minItems": 1, "items": INTEGER}}},
 }
 
+# Where each record is filed ("tasks@{account}": under its own account), and what it names.
+KEYS = {TEMPLATES: "{id}", INSTANCES: "{id}", tasks("{account}"): "{id}", batches("{account}"): "{id}"}
+REFERENCES = {tasks("{account}"): {"templateId": TEMPLATES, "batchId": batches("{account}")},
+              batches("{account}"): {"taskIds": tasks("{account}")}}
+
+
 def check_state(collections: dict[str, dict]) -> None:
-    """References the record schemas cannot express: a task's template, batch and account, a
-    batch's tasks, a seeded failure within the template's actions."""
+    """What keys and references cannot say: a task's seeded failure is one of its template's actions."""
     templates = collections.get(TEMPLATES) or {}
     for name, rows in collections.items():
-        kind, _, account = name.partition("@")
+        if not name.startswith(tasks("")):
+            continue
         for key, record in rows.items():
-            where = f"{name}/{key[:40]}"
-            if name in (TEMPLATES, INSTANCES) and record["id"] != _key_int(key):
-                raise ValueError(f"{where}: its id must be its key")
-            if kind in ("tasks", "batches") and (record["account"] != account or record["id"] != _key_int(key)):
-                raise ValueError(f"{where}: its id and account must be its key and collection")
-            if kind == "tasks":
-                template = templates.get(str(record["templateId"]))
-                if template is None:
-                    raise ValueError(f"{where}: no template {record['templateId']}")
-                if any(f >= len(template["actions"]) for f in record["history"].get("failures") or []):
-                    raise ValueError(f"{where}: a failure beyond the template's actions")
-                if str(record["batchId"]) not in (collections.get(batches(account)) or {}):
-                    raise ValueError(f"{where}: no batch {record['batchId']} of {account}")
-            elif kind == "batches":
-                missing = [t for t in record["taskIds"] if str(t) not in (collections.get(tasks(account)) or {})]
-                if missing:
-                    raise ValueError(f"{where}: no task {missing[0]} of {account}")
-
-
-def _key_int(key: str) -> int | str:
-    return int(key) if key.isascii() and key.isdigit() else key
+            actions = templates[str(record["templateId"])]["actions"]
+            if any(f >= len(actions) for f in record["history"].get("failures") or []):
+                raise ValueError(f"{name}/{key[:40]}: a failure beyond the template's actions")
 
 
 vendor = Vendor("i3d", servers=["https://api.i3d.net"], identify=identify, errors=error_body, seed=seed,
-                records=RECORDS, sequences={"task": tasks("*"), "batch": batches("*")},
+                records=RECORDS, keys=KEYS, references=REFERENCES,
+                sequences={"task": tasks("*"), "batch": batches("*")},
                 secrets={ACCOUNTS: ["$key"]},   # an account's key is its PRIVATE-TOKEN
                 check=check_state)
 

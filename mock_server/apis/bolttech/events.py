@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from mock_server.lifecycle import CANCEL, FAILED, PAUSE, RELEASE, RESUME, History, Lifecycle, Retry, Step, Transition
+from mock_server.records import BOOLEAN, INTEGER, MOMENT, OBJECT, TEXT, array, mapping, nullable, obj
 
 from .schedule import duration, zone
 
@@ -143,6 +144,24 @@ def new_event(
         "cancelReason": None,
         "settled": False,
     }
+
+
+# The stored event (``new_event``) and queue, checked on every admin import (mock_server/snapshot.py).
+_STEP = obj({"next": nullable(TEXT), "final": BOOLEAN, "async": BOOLEAN, "repeatOnRetry": BOOLEAN,
+             "rules": mapping(TEXT), "retry": nullable(OBJECT)})
+RECORD = obj({
+    "sid": TEXT, "instanceSid": TEXT, "strategySid": TEXT, "task": TEXT, "main": BOOLEAN, "afterCancellation": BOOLEAN,
+    "manual": BOOLEAN, "due": MOMENT, "created": MOMENT, "createdCycle": {**INTEGER, "minimum": 1},
+    "correlationId": TEXT, "execStrategyVersion": INTEGER,
+    "plan": obj({"initialStep": nullable(TEXT), "steps": mapping(_STEP), "retry": nullable(OBJECT),
+                 "timezone": nullable(TEXT)}),
+    "failure": obj({"percent": {"type": "number", "minimum": 0, "maximum": 100}, "seed": INTEGER,
+                    "step": nullable(TEXT), "times": nullable(INTEGER)}),
+    "resumes": array({"type": "array", "minItems": 2, "maxItems": 2, "items": [MOMENT, {}]}),
+    "canceledAt": nullable(MOMENT), "cancelReason": nullable(TEXT), "settled": BOOLEAN,
+})
+QUEUE_RECORD = obj({"pauses": array({"type": "array", "minItems": 2, "maxItems": 2,
+                                     "items": [MOMENT, nullable(MOMENT)]})})
 
 
 # -- holds: the global queue and the instance ---------------------------------------------------------

@@ -14,6 +14,7 @@ from datetime import tzinfo
 from typing import Any
 
 from mock_server.errors import Rejection
+from mock_server.records import INTEGER, MOMENT, OBJECT, TEXT, nullable, obj, one_of
 
 from . import events as ev
 from .schedule import (
@@ -86,6 +87,16 @@ def _cycle_events(instance: Mapping, strategy: Mapping, cal: Mapping, date: floa
         found.append(_event(instance, strategy, env, task=lead["task"], main=False, date=max(when, at), at=at,
                             manual=_manual(strategy)))
     return found
+
+
+# The stored instance (``create_instance``), checked on every admin import (mock_server/snapshot.py).
+RECORD = obj({
+    "sid": TEXT, "description": TEXT, "strategyId": TEXT, "strategySid": TEXT,
+    "status": one_of("ACTIVE", "PAUSED", "CANCELED"), "cycle": {**INTEGER, "minimum": 1}, "startDate": MOMENT,
+    "executionDate": MOMENT, "executionDay": INTEGER, "attributes": OBJECT, "mainEvent": nullable(TEXT),
+    "endDate": nullable(MOMENT), "pausedAt": nullable(MOMENT), "canceledAt": nullable(MOMENT),
+    "cancelReason": nullable(TEXT), "createdAt": MOMENT, "updatedAt": MOMENT,
+})
 
 
 def create_instance(

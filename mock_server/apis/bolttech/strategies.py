@@ -16,6 +16,8 @@ import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from mock_server.records import INTEGER, MOMENT, OBJECT, TEXT, obj
+
 from .schedule import UNITS, iso, zone_exists
 
 NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -326,6 +328,12 @@ def _retry(c: _Checker, parent: Mapping, path: str) -> None:
 
 
 # -- the record and its renderings ------------------------------------------------------------------
+# The stored strategy, checked on every admin import (mock_server/snapshot.py); its settings are
+# judged by ``validate_strategy``, as a create would judge them.
+RECORD = obj({"sid": TEXT, "name": TEXT, "description": TEXT, "secret": {**TEXT, "pattern": "^sha256:[0-9a-f]{64}$"},
+              "version": {**INTEGER, "minimum": 1}, "settings": OBJECT, "createdAt": MOMENT, "updatedAt": MOMENT})
+
+
 def new_strategy(body: Mapping[str, Any], *, sid: str, now: float) -> dict[str, Any]:
     """The stored strategy for a valid create body (version 1; the secret kept only as a digest)."""
     return {

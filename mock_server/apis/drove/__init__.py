@@ -19,7 +19,7 @@ from mock_server.errors import ErrorCase, Rejection
 from mock_server.vendor import Caller, Context, Identity, Reply, Services, Vendor
 
 from . import operations as ops
-from . import render
+from . import render, tasks
 from .cluster import Cluster
 from .render import Answer
 from .validation import JSON_FAILURE
@@ -76,6 +76,8 @@ vendor = Vendor(
     # The controller binds these itself (fuzzy enums, unknown properties ignored, its own wording;
     # Jersey's query-parameter conversion, Boolean.valueOf): Connexion must not judge them.
     own_validation={"taskOperation", "validateTaskSpec", "searchTask", "readTaskLogFile", "downloadTaskLogFile"},
+    # The data model: task ids are the client's (no sequence); nothing refers to anything else.
+    records={ops.TASKS: tasks.RECORD}, keys={ops.TASKS: ops.KEY}, secrets={ops.TASKS: tasks.SECRETS},
 )
 
 

@@ -28,6 +28,7 @@ from .validation import (
 )
 
 TASKS = "tasks"
+KEY = "{sourceAppName}/{taskId}"   # a task record's key, from its fields
 WRITE_ROLES = frozenset({"DROVE_EXTERNAL_READ_WRITE", "DROVE_EXTERNAL_ROOT"})
 LOG_ROLES = frozenset({"DROVE_EXTERNAL_READ_WRITE", "DROVE_EXTERNAL_ROOT", "DROVE_EXTERNAL_READ_ONLY"})
 
@@ -40,7 +41,7 @@ class Store(Protocol):
 
 
 def key(source_app: str, task_id: str) -> str:
-    return f"{source_app}/{task_id}"
+    return KEY.format(sourceAppName=source_app, taskId=task_id)
 
 
 def _records(store: Store) -> list[dict]:

@@ -9,9 +9,27 @@ import hashlib
 import uuid
 from typing import Any
 
+from mock_server.records import INTEGER, MOMENT, OBJECT, SECONDS, TEXT, array, nullable, obj
+
 from .cluster import Allocation, Cluster, allocation_of
 from .lifecycle import ACTIVE, accepts_kill, run_plan, status_of
 from .validation import check_spec, required_resources, wire
+
+# The stored record, checked on every admin import (mock_server/snapshot.py): what the renderers,
+# the log files and the lifecycle read. The spec is kept as the controller bound it.
+RECORD = obj({
+    "sourceAppName": TEXT, "taskId": TEXT, "instanceId": TEXT,
+    "spec": obj({"sourceAppName": TEXT, "taskId": TEXT, "executable": obj({"url": TEXT})},
+                {"env": nullable(OBJECT), "configs": nullable(array(OBJECT))}),
+    "allocation": obj({"executorId": TEXT, "hostname": TEXT, "numaNode": TEXT, "cores": array(INTEGER),
+                       "memoryMB": INTEGER}),
+    "created": MOMENT, "runSeconds": SECONDS, "exitCode": INTEGER, "killedAt": nullable(MOMENT),
+})
+# What a spec carries that an export must not show: the credentials of a config fetched over
+# HTTP (its header values too), an inline config file's content, and environment variables named
+# like a secret. The fixture users' passwords are settings, never stored.
+SECRETS = ["spec.configs.http.password", "spec.configs.http.authHeader", "spec.configs.http.headers.*",
+           "spec.configs.data", *(f"spec.env.*{word}*" for word in ("password", "secret", "token", "_key"))]
 
 
 def instance_id(seed: int, source_app: str, task_id: str, created: float) -> str:

@@ -21,6 +21,7 @@ from mock_server.apis.polardb import wire
 from mock_server.apis.polardb.errors import AcsError, invalid_parameter, missing_parameter
 from mock_server.fakes import seed_for
 from mock_server.lifecycle import History, Lifecycle, Status, Step
+from mock_server.records import BOOLEAN, MOMENT, SECONDS, TEXT, array, nullable, obj, one_of
 
 INSTALL, UNINSTALL = "polarclaw_install_skills", "polarclaw_uninstall_skills"
 TASK_TYPES = (INSTALL, UNINSTALL)
@@ -249,6 +250,19 @@ def create_batch(request: CreateRequest, *, batch_id: str, first_task_id: int, a
     return {"BatchId": batch_id, "TaskName": request.task_name, "TaskType": request.task_type,
             "ApplicationType": request.application_type, "RegionId": request.region_id, "Param": request.param,
             "account": account, "createdAt": now, "dispatchSeconds": pace["dispatchSeconds"], "subTasks": subtasks}
+
+
+# The stored batch (``create_batch``) and pacing, checked on every admin import (mock_server/snapshot.py).
+RECORD = obj({
+    "BatchId": {**TEXT, "pattern": _BATCH_ID.pattern}, "TaskName": TEXT, "TaskType": one_of(*TASK_TYPES),
+    "ApplicationType": nullable(TEXT), "RegionId": TEXT, "Param": nullable(TEXT), "account": TEXT,
+    "createdAt": MOMENT, "dispatchSeconds": SECONDS,
+    "subTasks": array(obj({"TaskId": {**TEXT, "pattern": "^[0-9]+$"}, "InstanceId": TEXT, "waitSeconds": SECONDS,
+                           "runSeconds": SECONDS, "fails": BOOLEAN, "errorMsg": TEXT}), min_items=1),
+})
+PACING = obj({"dispatchSeconds": SECONDS, "staggerSeconds": SECONDS,
+              "runSeconds": obj({task_type: SECONDS for task_type in TASK_TYPES}), "unknownInstanceSeconds": SECONDS,
+              "failurePercent": {"type": "number", "minimum": 0, "maximum": 100}})
 
 
 # -- what the actions answer (RequestId is added by the caller) -----------------------------------

@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 from mock_server.apis.polardb import wire
 from mock_server.apis.polardb.errors import AcsError, missing_parameter
 from mock_server.lifecycle import History, Lifecycle, Step
+from mock_server.records import MOMENT, OBJECT, SECONDS, TEXT, nullable, obj
 
 DEFAULT_VERSION = "1.0.0"
 SKILLS_DIR = "/home/node/.openclaw/skills/"
@@ -36,6 +37,11 @@ def task_record(entry: Mapping[str, Any], *, account: str, created: float) -> di
             "Operation": entry["operation"], "createdAt": created,
             "pendingSeconds": entry.get("pendingSeconds", 2), "runSeconds": entry.get("runSeconds", 5),
             "result": entry.get("result"), "error": entry.get("error")}
+
+
+# The stored task (``task_record``), checked on every admin import (mock_server/snapshot.py).
+RECORD = obj({"TaskId": TEXT, "ApplicationId": TEXT, "account": TEXT, "Operation": TEXT, "createdAt": MOMENT,
+              "pendingSeconds": SECONDS, "runSeconds": SECONDS, "result": nullable(OBJECT), "error": nullable(OBJECT)})
 
 
 def describe_task(task: dict, now: float) -> dict:

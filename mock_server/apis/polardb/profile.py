@@ -31,7 +31,19 @@ from mock_server.apis.polardb.errors import (
 from mock_server.apis.polardb.product import HOST
 from mock_server.auth import Credential
 from mock_server.errors import ErrorCase, Rejection
-from mock_server.vendor import Caller, Context, Identity, Namespace, RawRequest, Reply, Routed, Services, Vendor
+from mock_server.records import MOMENT, TEXT, mapping, obj
+from mock_server.vendor import (
+    Caller,
+    Context,
+    Identity,
+    Namespace,
+    Numbering,
+    RawRequest,
+    Reply,
+    Routed,
+    Services,
+    Vendor,
+)
 
 KEYS, APPLICATIONS, TASKS, NONCES, SETTINGS = "keys", "applications", "polarclawTasks", "nonces", "settings"
 PRUNE_EVERY_SECONDS = 60   # forget expired nonces at most this often (virtual time)
@@ -216,10 +228,23 @@ def only_documented_parameters(ctx: Context) -> None:
         raise rejection(unsupported_parameter(unknown[0]))
 
 
+# The data model, checked on every admin import (mock_server/snapshot.py). Sub-task ids count up
+# (their sequence must be past the largest); batch ids are minted from the seed and a counter.
+RECORDS = {KEYS: obj({"account": TEXT, "secret": TEXT}), APPLICATIONS: obj({"account": TEXT, "skills": mapping(TEXT)}),
+           batches_of("*"): batches.RECORD, TASKS: polarclaw.RECORD, NONCES: obj({"at": MOMENT}),
+           SETTINGS: obj({"pacing": batches.PACING, "skills": mapping({"type": ["string", "number"]})})}
+RECORD_KEYS = {batches_of("{account}"): "{BatchId}", TASKS: "{TaskId}"}
+SEQUENCES = {"subtask": Numbering(batches_of("*"), at="subTasks.TaskId"),
+             "batch": Numbering(batches_of("*"), minted=batches.batch_id)}
+# An access key's id and secret are credentials; a nonce is filed under the key id that signed it.
+SECRETS = {KEYS: ["$key", "secret"], NONCES: ["$key"]}
+
 vendor = Vendor("polardb", servers=["https://polardb.aliyuncs.com"], wire=RpcWire(), identify=identify,
                 errors=error_body, envelope=envelope, seed=seed, access={"*": [only_documented_parameters]},
                 lifecycles={"batch": batches.batch_lifecycle, "subtask": batches.subtask_lifecycle,
-                            "polarclawTask": polarclaw.task_lifecycle})
+                            "polarclawTask": polarclaw.task_lifecycle},
+                records=RECORDS, keys=RECORD_KEYS, references={TASKS: {"ApplicationId": APPLICATIONS}},
+                sequences=SEQUENCES, secrets=SECRETS)
 
 
 # -- handlers -------------------------------------------------------------------------------------
