@@ -72,6 +72,10 @@ def _lint(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    if args.flame:
+        from bench import flame
+
+        return flame.main(seconds=args.duration)
     if args.quick:
         from bench import loopback
 
@@ -226,6 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--state", metavar="FILE", help="--quick: a SQLite state file instead of memory")
     bench.add_argument("--no-replicas", action="store_true",
                        help="skip the rows of two replicas on Redis against one server on SQLite")
+    bench.add_argument("--flame", action="store_true",
+                       help="instead: flame graphs of the mock under each request (py-spy) in bench/flame/")
     bench.add_argument("--no-workers", action="store_true",
                        help="skip the rows of --workers 2 against one worker (nothing pinned)")
     bench.set_defaults(func=_bench)
