@@ -23,8 +23,9 @@ from pathlib import Path
 
 from contract_tests import apis, config, plan, results
 from contract_tests.apis import Resource, Target
-from contract_tests.targets import clean_env, start_mock
+from contract_tests.targets import start_mock
 from mock_server import DEFAULT_SPEC, PROJECT_ROOT
+from mock_server.process import clean_env
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 REPORT_FORMATS = "junit,html,har,vcr,ndjson,json"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from contract_tests.targets import clean_env
 from mock_server import PROJECT_ROOT
+from mock_server.process import clean_env
 
 from .conftest import start_server
 from .drift_proxy import Drift, DriftProxy, Exchange
