@@ -1,7 +1,7 @@
 """Where a run sends its requests: the mock this harness starts, or a base URL per API.
 
 ``--target mock`` starts the mock (``mock_server.process``: ``serve --port 0 --frozen-clock
---clock-start ... --strict``) for the run; ``--target API=URL`` points one API at a real service
+--strict``) for the run; ``--target API=URL`` points one API at a real service
 (each API defaults to the ``servers`` its fragments publish, kept in ``x-apis`` of the merged spec).
 """
 
@@ -11,7 +11,7 @@ import ipaddress
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from mock_server.process import CLOCK_START, Server, start
+from mock_server.process import Server, start
 
 
 def is_loopback(url: str) -> bool:
@@ -26,7 +26,6 @@ def is_loopback(url: str) -> bool:
 
 
 def start_mock(*extra: str, spec: Path | None = None) -> Server:
-    """The mock of a ``--target mock`` run: strict, its clock frozen at a fixed start (the same seed
-    gives the same run on any day); ``extra`` flags come last, so ``--mock-arg`` can override them."""
-    args = ["--frozen-clock", "--clock-start", str(CLOCK_START), "--strict", *extra]
-    return start(*args, *(("--spec", str(spec)) if spec is not None else ()))
+    """The mock of a ``--target mock`` run: strict, its clock frozen at the start (requests signed
+    with the wall clock, as PolarDB's are, stay within its window); ``extra`` flags come last."""
+    return start("--frozen-clock", "--strict", *extra, *(("--spec", str(spec)) if spec is not None else ()))

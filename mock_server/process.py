@@ -19,8 +19,8 @@ from mock_server import PROJECT_ROOT
 if TYPE_CHECKING:
     import httpx
 
-# A fixed virtual start (2026-01-01T00:00:00Z): a frozen-clock run started at it is the same run
-# whatever the day (dates, and so every lifecycle, are relative to it).
+# A fixed virtual start (2026-01-01T00:00:00Z) for tests: a frozen-clock server started at it gives
+# the same answers whatever the day (dates, and so every lifecycle, are relative to it).
 CLOCK_START = 1767225600
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 _LISTENING = re.compile(r"listening on (http://\S+)")
