@@ -59,6 +59,8 @@ adapter = Bolttech(
         # 409, not a broken link: keep every link in play instead of letting calibration starve them.
         "link-calibration": False,
         # Sequences of valid requests reach the instances and events; invalid data is the other phases' job.
-        "max-steps": 12, "generation": {"max-examples": 40, "mode": "positive"},
+        # Twenty steps a scenario: a scenario's first calls are capped per root, so longer ones reach
+        # the links three and four steps deep (instance -> its strategy -> a new instance on it).
+        "max-steps": 20, "generation": {"max-examples": 30, "mode": "positive"},
     }}},
 )
