@@ -303,6 +303,9 @@ def test_a_non_loopback_target_plans_only_reads_unless_mutations_are_allowed(tmp
     assert "run   POST /rpc/polardb/DescribeBatchTasks" in output
     assert "skip  POST /rpc/polardb/CreateBatchTask" in output
     assert "rate limit: 5/s" in output and "time budget: 300s" in output
+    # No peer token only skips the cross-account check; no token at all sends requests without credentials.
+    assert "I3D_PEER_PRIVATE_TOKEN unset: the cross_account_read check is skipped" in output, output
+    assert "missing credentials: I3D_PRIVATE_TOKEN" in output and "missing credentials: I3D_PEER" not in output
     code, allowed, _ = harness(tmp_path, "--target", "i3d=https://staging.example", "--api", "i3d", "--dry-run",
                                "--allow-mutations")
     assert code == 0 and "skip " not in allowed and f"run   DELETE {I3D}/task/{{taskId}}" in allowed

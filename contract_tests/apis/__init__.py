@@ -107,6 +107,8 @@ class Adapter:
     name: str
     # env variable -> the value used against the mock (from fixtures/<api>.yaml)
     credentials: dict[str, str] = field(default_factory=dict)
+    # of those, the ones a run can do without: env variable -> what is skipped when it is unset
+    optional_credentials: dict[str, str] = field(default_factory=dict)
     # the Schemathesis config that uses them, with ${VAR} placeholders
     auth: dict[str, Any] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
