@@ -15,7 +15,7 @@ def _run(args: argparse.Namespace) -> int:
 
     options = Options(
         apis=args.api or list(plan.APIS), targets=args.target or [plan.MOCK], max_examples=args.max_examples,
-        seed=args.seed, max_time=args.max_time, workers=args.workers, rate_limit=args.rate_limit,
+        seed=args.seed, max_time=args.max_time, workers=args.workers, jobs=args.jobs, rate_limit=args.rate_limit,
         report=Path(args.report).resolve(), allow_mutations=args.allow_mutations, checks=args.checks,
         phases=args.phases, dry_run=args.dry_run, mock_args=args.mock_arg or [], extra=args.schemathesis_arg or [],
     )
@@ -35,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=1, help="default: %(default)s")
     run.add_argument("--max-time", type=int, help="seconds per API (real targets: 300 unless given)")
     run.add_argument("--workers", type=int, help="per API (default: 1, so the same seed gives the same run)")
+    run.add_argument("--jobs", type=int, help="APIs run at once (default: all of them against the mock, each on "
+                                              "its own state; one at a time against real targets)")
     run.add_argument("--rate-limit", help="e.g. 10/s (real targets: 5/s unless given)")
     run.add_argument("--report", default="contract-report", help="report directory (default: %(default)s)")
     run.add_argument("--allow-mutations", action="store_true",

@@ -46,6 +46,7 @@ class ApiPlan:
     max_time: int | None
     workers: int | str
     missing_credentials: list[str] = field(default_factory=list)
+    skipped_without: dict[str, str] = field(default_factory=dict)   # unset optional credential -> what is skipped
 
     @property
     def is_mock(self) -> bool:
@@ -113,7 +114,8 @@ def build(spec: dict, selected: list[str], targets: dict[str, str] | None, *, al
             rate_limit if rate_limit is not None or local else STAGING_RATE_LIMIT,
             max_time if max_time is not None or local else STAGING_MAX_TIME,
             workers or (2 if local else STAGING_WORKERS),
-            [name for name in adapter.credentials if not env.get(name)],
+            [name for name in adapter.credentials if not env.get(name) and name not in adapter.optional_credentials],
+            {name: skipped for name, skipped in adapter.optional_credentials.items() if not env.get(name)},
         ))
     return plans
 
@@ -127,7 +129,10 @@ def describe(plans: list[ApiPlan]) -> str:
         lines.append(f"  mutations: {'allowed' if plan.mutations else 'no'}; rate limit: {plan.rate_limit or 'none'};"
                      f" time budget: {plan.max_time or 'none'}{'s' if plan.max_time else ''}; workers: {plan.workers}")
         if plan.missing_credentials:
-            lines.append(f"  missing credentials: {', '.join(plan.missing_credentials)} (requests go unauthenticated)")
+            lines.append(f"  missing credentials: {', '.join(plan.missing_credentials)} (unset: its requests carry "
+                         f"no credentials and the API answers them as unauthenticated)")
+        for name, skipped in plan.skipped_without.items():
+            lines.append(f"  {name} unset: {skipped}")
         for op in plan.operations:
             lines.append(f"  run   {op.label}  ({op.operation_id})")
         for op in plan.skipped:

@@ -8,6 +8,11 @@ NDJSON, JSON) written by its own reporters from its one event stream. The harnes
 the NDJSON and JSON reports back for its summary. Its Python API would give the same events but
 not the CLI's display or report handlers, which we would then have to rewrite. One process per
 API also isolates what differs per API: base URL, credentials, hooks, rate limit.
+
+Against the mock the APIs run at once (``--jobs``, default: all of them), all on the one mock: each
+API's state is its own namespace of the mock's store, so one API's requests never change another's
+answers, and each run stays the same run whatever the others do. Each process's display then goes
+to ``<report>/<api>/output.txt`` and is printed whole when that API is done.
 """
 
 from __future__ import annotations
@@ -17,14 +22,17 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from contract_tests import apis, config, plan, results
 from contract_tests.apis import Resource, Target
-from contract_tests.targets import clean_env, start_mock
+from contract_tests.targets import start_mock
 from mock_server import DEFAULT_SPEC, PROJECT_ROOT
+from mock_server.process import clean_env
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 REPORT_FORMATS = "junit,html,har,vcr,ndjson,json"
@@ -39,6 +47,7 @@ class Options:
     seed: int = 1
     max_time: int | None = None
     workers: int | None = None
+    jobs: int | None = None           # APIs run at once; None: every API against the mock, one elsewhere
     rate_limit: str | None = None
     report: Path = PROJECT_ROOT / "contract-report"
     allow_mutations: bool = False
@@ -57,7 +66,8 @@ def credentials_env(adapter: apis.Adapter, is_mock: bool) -> dict[str, str]:
     return env
 
 
-def schemathesis_args(options: Options, api_plan: plan.ApiPlan, url: str, reports: Path, cfg: Path) -> list[str]:
+def schemathesis_args(options: Options, api_plan: plan.ApiPlan, url: str, reports: Path, cfg: Path,
+                      color: bool = False) -> list[str]:
     args = [str(SCHEMATHESIS), "--config-file", str(cfg), "run", str(options.spec), "--url", url,
             "--phases", options.phases, "--seed", str(options.seed),
             "--max-examples", str(options.max_examples or apis.get(api_plan.api).max_examples),
@@ -80,12 +90,17 @@ def schemathesis_args(options: Options, api_plan: plan.ApiPlan, url: str, report
         args += ["--rate-limit", api_plan.rate_limit]
     if api_plan.max_time:
         args += ["--max-time", str(api_plan.max_time)]
-    if not sys.stdout.isatty():
+    if not color:
         args.append("--no-color")
     return args + options.extra
 
 
-def run_api(options: Options, api_plan: plan.ApiPlan, url: str, is_mock: bool) -> results.ApiResult:
+_print_lock = threading.Lock()
+
+
+def run_api(options: Options, api_plan: plan.ApiPlan, url: str, is_mock: bool,
+            capture: bool = False) -> results.ApiResult:
+    """One API's Schemathesis run; with ``capture`` its display goes to ``output.txt``, printed when done."""
     adapter = apis.get(api_plan.api)
     reports = options.report / api_plan.api
     if reports.exists():
@@ -100,8 +115,19 @@ def run_api(options: Options, api_plan: plan.ApiPlan, url: str, is_mock: bool) -
     env = clean_env({**creds, "CONTRACT_TESTS_API": api_plan.api, "CONTRACT_TESTS_DATA": str(data),
                      "CONTRACT_TESTS_CREATED": str(created)})
     started = time.monotonic()
-    print(f"\n=== {api_plan.api}: {len(api_plan.operations)} operations against {url}", flush=True)
-    code = subprocess.call(schemathesis_args(options, api_plan, url, reports, cfg), cwd=PROJECT_ROOT, env=env)
+    header = f"\n=== {api_plan.api}: {len(api_plan.operations)} operations against {url}"
+    args = schemathesis_args(options, api_plan, url, reports, cfg, color=not capture and sys.stdout.isatty())
+    if capture:
+        output = reports / "output.txt"
+        with output.open("w") as out:
+            code = subprocess.call(args, cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        with _print_lock:
+            print(header + f" ({time.monotonic() - started:.1f}s; also in {output})", flush=True)
+            sys.stdout.write(output.read_text())
+            sys.stdout.flush()
+    else:
+        print(header, flush=True)
+        code = subprocess.call(args, cwd=PROJECT_ROOT, env=env)
     result = results.read(api_plan.api, code, time.monotonic() - started, reports / "events.ndjson",
                           reports / "run.json")
     result.reports = {"junit": reports / "junit.xml", "html": reports / "html" / "index.html",
@@ -126,12 +152,13 @@ def run(options: Options) -> int:
         print(plan.describe(plans))
         return 0
     started = time.monotonic()
-    found: list[results.ApiResult] = []
     mock = start_mock(*options.mock_args, spec=options.spec) if targets is None else None
+    jobs = max(1, min(len(plans), options.jobs or (len(plans) if mock is not None else 1)))
     try:
-        for api_plan in plans:
-            url = mock.url if mock is not None else api_plan.url
-            found.append(run_api(options, api_plan, url, mock is not None))
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            found = list(pool.map(
+                lambda api_plan: run_api(options, api_plan, mock.url if mock is not None else api_plan.url,
+                                         mock is not None, capture=jobs > 1), plans))
     finally:
         if mock is not None:
             mock.stop()

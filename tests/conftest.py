@@ -2,70 +2,18 @@
 
 from __future__ import annotations
 
-import os
-import re
-import signal
 import subprocess
-import sys
-import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import pytest
 
-from mock_server import PROJECT_ROOT, SPECS_DIR
+from mock_server import SPECS_DIR
+from mock_server.process import CLOCK_START, Server
+from mock_server.process import start as start_server
+
+__all__ = ["CLOCK_START", "OFFICIAL_I3D", "Server", "start_server"]
 
 OFFICIAL_I3D = SPECS_DIR / "reference" / "i3d-odp-v3-openapi.yaml"
-# A fixed virtual start (2026-01-01T00:00:00Z) so frozen-clock runs are reproducible.
-CLOCK_START = 1767225600
-_URL = re.compile(r"listening on (http://\S+)")
-
-
-@dataclass
-class Server:
-    url: str
-    proc: subprocess.Popen
-    output: list[str] = field(default_factory=list)
-
-    def client(self, **kwargs) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=30, **kwargs)
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            self.proc.wait(timeout=30)
-
-    @property
-    def log(self) -> str:
-        return "".join(self.output)
-
-
-def start_server(*args: str, timeout: float = 60) -> Server:
-    """Start ``mock-server serve --port 0 <args>`` and wait for its "listening on" line."""
-    env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mock_server", "serve", "--port", "0", *args],
-        cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-    )
-    output: list[str] = []
-    found: list[str] = []
-    ready = threading.Event()
-
-    def pump() -> None:
-        for line in proc.stdout:
-            output.append(line)
-            match = _URL.search(line)
-            if match and not found:
-                found.append(match.group(1))
-                ready.set()
-        ready.set()
-
-    threading.Thread(target=pump, daemon=True).start()
-    if not ready.wait(timeout) or not found:
-        proc.kill()
-        raise RuntimeError("mock server did not start:\n" + "".join(output))
-    return Server(found[0], proc, output)
 
 
 @pytest.fixture

@@ -10,10 +10,13 @@ is used in exactly one place:
   prepare       before the run, in the harness: what generation needs to know (fixture ids, ...)
   map_case      in the Schemathesis process: fixture-aware values for *positive* cases only
   before_call   in the Schemathesis process: the same for what the stateful phase's links filled in
-  created       in the Schemathesis process: what a response created (for cleanup)
+  creates       data: which operation's answer names what it created (``Creates``), read by
+                ``created`` in the Schemathesis process (for cleanup)
   peer_headers  in the Schemathesis process: a second account's credentials for an owned read
                 (``contract_tests.checks.cross_account_read``)
-  cleanup       after the run, in the harness: undo what ``created`` recorded, say what could not be
+  undo          data: the request that undoes each kind of created resource (``Undo``), sent by
+                ``cleanup`` after the run, in the harness, with ``target_headers``; what has no
+                undo, or whose undo failed, is listed
 
 A hooks module written elsewhere (e.g. a Schemathesis hooks file for one vendor) plugs in by
 wrapping its functions in these seams; the harness' own hooks module (``contract_tests.hooks``)
@@ -25,9 +28,14 @@ from __future__ import annotations
 import importlib
 import os
 import pkgutil
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+import requests
+import yaml
+
+from mock_server import PROJECT_ROOT
 
 if TYPE_CHECKING:
     from schemathesis import Case
@@ -58,11 +66,49 @@ class Resource:
         return {"kind": self.kind, "id": self.id}
 
 
+@dataclass(frozen=True)
+class Creates:
+    """A 200 answer of one operation created ``kind`` resources: their ids at ``pointer`` in the
+    answer's JSON (``*`` stands for every item of a list)."""
+
+    kind: str
+    pointer: str
+
+    def ids(self, document: Any) -> list[str]:
+        found = [document]
+        for part in self.pointer.strip("/").split("/"):
+            found = [item for node in found for item in _children(node, part)]
+        return [str(value) for value in found if value not in (None, "")]
+
+
+def _children(node: Any, part: str) -> list[Any]:
+    if part == "*":
+        return list(node) if isinstance(node, list) else []
+    if isinstance(node, dict):
+        return [node[part]] if part in node else []
+    if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+        return [node[int(part)]]
+    return []
+
+
+@dataclass(frozen=True)
+class Undo:
+    """The request that undoes one created resource: ``METHOD path`` (``{id}`` filled in), with the
+    JSON ``body(id)`` gives; an answer in ``done`` means undone (or nothing was left to undo)."""
+
+    method: str
+    path: str
+    done: Collection[int]
+    body: Callable[[str], dict] | None = None
+
+
 @dataclass
 class Adapter:
     name: str
     # env variable -> the value used against the mock (from fixtures/<api>.yaml)
     credentials: dict[str, str] = field(default_factory=dict)
+    # of those, the ones a run can do without: env variable -> what is skipped when it is unset
+    optional_credentials: dict[str, str] = field(default_factory=dict)
     # the Schemathesis config that uses them, with ${VAR} placeholders
     auth: dict[str, Any] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
@@ -70,6 +116,9 @@ class Adapter:
     settings: dict[str, Any] = field(default_factory=dict)
     # examples per operation unless --max-examples says otherwise
     max_examples: int = 25
+    # operationId -> what its 200 answer created; resource kind -> how to undo one
+    creates: dict[str, Creates] = field(default_factory=dict)
+    undo: dict[str, Undo] = field(default_factory=dict)
 
     # -- in the harness ---------------------------------------------------------------------
     def read_only(self, method: str, operation: dict) -> bool:
@@ -84,9 +133,35 @@ class Adapter:
         """What generation needs to know about the target, as JSON (passed to ``map_case``)."""
         return {}
 
+    def target_headers(self, env: Mapping[str, str]) -> dict[str, str]:
+        """The headers that authenticate the harness' own requests (``prepare``, ``cleanup``)."""
+        return {}
+
+    def session(self, target: Target) -> requests.Session:
+        """A session for the harness' own requests to ``target``: its credentials, no HTTP proxy."""
+        session = requests.Session()
+        session.trust_env = False   # loopback stays loopback
+        session.headers.update(self.target_headers(target.env))
+        return session
+
     def cleanup(self, target: Target, resources: list[Resource]) -> list[str]:
-        """Undo what the run created; return a line for each thing that could not be undone."""
-        return [f"{r.kind} {r.id}: {self.name} has no way to remove it" for r in resources]
+        """Send each resource's ``undo``; return a line for each thing that could not be undone."""
+        left = []
+        session = self.session(target)
+        for resource in resources:
+            undo = self.undo.get(resource.kind)
+            if undo is None:
+                left.append(f"{resource.kind} {resource.id}: {self.name} has no way to remove it")
+                continue
+            try:
+                answer = session.request(undo.method, target.url + undo.path.format(id=resource.id), timeout=30,
+                                         json=undo.body(resource.id) if undo.body else None)
+            except requests.RequestException as exc:
+                left.append(f"{resource.kind} {resource.id}: {exc.__class__.__name__}")
+                continue
+            if answer.status_code not in undo.done:
+                left.append(f"{resource.kind} {resource.id}: {undo.method} answered {answer.status_code}")
+        return left
 
     # -- in the Schemathesis process ----------------------------------------------------------
     def map_case(self, case: Case, data: dict) -> Case:
@@ -96,7 +171,15 @@ class Adapter:
         """Just before a case is sent (after links filled it in): complete what links cannot carry."""
 
     def created(self, case: Case, response: Response) -> list[Resource]:
-        return []
+        """What the answer to ``case`` created, as ``creates`` says."""
+        creates = self.creates.get(case.operation.definition.raw.get("operationId"))
+        if creates is None or response.status_code != 200:
+            return []
+        try:
+            document = response.json()
+        except ValueError:
+            return []
+        return [Resource(creates.kind, sid) for sid in creates.ids(document)]
 
     def peer_headers(self, case: Case) -> dict[str, str] | None:
         """For a read of an object one account owns: the headers that identify another account
@@ -112,6 +195,12 @@ def is_positive(case: Case) -> bool:
 
 def env_value(name: str, default: str = "") -> str:
     return os.environ.get(name, default)
+
+
+def fixtures(api: str) -> dict:
+    """The mock's seed data for ``api`` (``fixtures/<api>.yaml``): its credentials and ids."""
+    path = PROJECT_ROOT / "fixtures" / f"{api}.yaml"
+    return (yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
 
 
 def discover(package: str = "contract_tests.apis") -> dict[str, Adapter]:

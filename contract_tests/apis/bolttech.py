@@ -3,27 +3,20 @@
 ``BOLTTECH_STRATEGY_SECRET`` is the plain secret; the header carries it base64-encoded, and positive
 cases get it (the spec cannot say which secret belongs to a strategy). Which sids exist and what a
 strategy body needs to be accepted is bolttech's own generation knowledge,
-``mock_server/apis/bolttech/contract_hooks.py``, loaded with every vendor's hooks.
+``mock_server/apis/bolttech/contract_hooks.py``, loaded with every vendor's hooks. Strategies have
+no delete in the API: the ones a run creates on a real target are listed, not removed.
 """
 
 from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Mapping
 
-import requests
-import yaml
-
-from contract_tests.apis import Adapter, Resource, Target, is_positive
-from mock_server import PROJECT_ROOT
+from contract_tests.apis import Adapter, Creates, Undo, fixtures, is_positive
 
 BEARER, SECRET = "BOLTTECH_BEARER", "BOLTTECH_STRATEGY_SECRET"
-FIXTURES = PROJECT_ROOT / "fixtures" / "bolttech.yaml"
 HEADER = "Strategy-Secret"
-
-
-def _fixtures() -> dict:
-    return yaml.safe_load(FIXTURES.read_text()) or {} if FIXTURES.exists() else {}
 
 
 def encoded(secret: str) -> str:
@@ -31,6 +24,9 @@ def encoded(secret: str) -> str:
 
 
 class Bolttech(Adapter):
+    def target_headers(self, env: Mapping[str, str]) -> dict[str, str]:
+        return {"Authorization": f"Bearer {env.get(BEARER, '')}", HEADER: encoded(env.get(SECRET, ""))}
+
     def map_case(self, case, data: dict):
         if not is_positive(case):
             return case
@@ -39,42 +35,11 @@ class Bolttech(Adapter):
             case.headers = {**(case.headers or {}), HEADER: encoded(os.environ.get(SECRET, ""))}
         return case
 
-    def created(self, case, response) -> list[Resource]:
-        if case.method.upper() == "POST" and case.path == "/execution-instance" and response.status_code == 200:
-            try:
-                sid = response.json().get("sid")
-            except (ValueError, AttributeError):
-                return []
-            return [Resource("instance", str(sid))] if sid else []
-        if case.method.upper() == "POST" and case.path == "/execution-strategy" and response.status_code == 200:
-            return [Resource("strategy", str((response.json() or {}).get("sid", "?")))]
-        return []
-
-    def cleanup(self, target: Target, resources: list[Resource]) -> list[str]:
-        """Cancel every instance the run created; strategies have no delete in the API: listed."""
-        left = []
-        session = requests.Session()
-        session.trust_env = False
-        session.headers.update({"Authorization": f"Bearer {target.env.get(BEARER, '')}",
-                                HEADER: encoded(target.env.get(SECRET, ""))})
-        for resource in resources:
-            if resource.kind != "instance":
-                left.append(f"{resource.kind} {resource.id}: the API has no way to delete it")
-                continue
-            try:
-                answer = session.post(f"{target.url}/execution-instance/{resource.id}/cancel", timeout=30)
-            except requests.RequestException as exc:
-                left.append(f"instance {resource.id}: {exc.__class__.__name__}")
-                continue
-            if answer.status_code not in (200, 404, 409):
-                left.append(f"instance {resource.id}: cancel answered {answer.status_code}")
-        return left
-
 
 def _mock_credentials() -> dict[str, str]:
-    fixtures = _fixtures()
-    bearer = (fixtures.get("bearerTokens") or ["dev-bearer"])[0]
-    secret = next((s["secret"] for s in fixtures.get("strategies") or [] if s.get("secret")), "dev-secret")
+    seed = fixtures("bolttech")
+    bearer = (seed.get("bearerTokens") or ["dev-bearer"])[0]
+    secret = next((s["secret"] for s in seed.get("strategies") or [] if s.get("secret")), "dev-secret")
     return {BEARER: bearer, SECRET: secret}
 
 
@@ -85,11 +50,17 @@ adapter = Bolttech(
     # 15 operations whose coverage phase alone sends ~1,000 cases: 10 fuzzed examples each keep the
     # run within the four-API budget (60 s against the mock) without losing a link or a warning figure.
     max_examples=10,
+    creates={"ExecutionInstanceController_create": Creates("instance", "/executionInstance/sid"),
+             "ExecutionStrategyController_create": Creates("strategy", "/sid")},
+    # A cancelled (409) or unknown (404) instance needs nothing more.
+    undo={"instance": Undo("POST", "/execution-instance/{id}/cancel", done={200, 404, 409})},
     settings={"phases": {"stateful": {
         # A cancel of a cancelled instance or a resume of a running event is bolttech's documented
         # 409, not a broken link: keep every link in play instead of letting calibration starve them.
         "link-calibration": False,
         # Sequences of valid requests reach the instances and events; invalid data is the other phases' job.
-        "max-steps": 12, "generation": {"max-examples": 40, "mode": "positive"},
+        # Twenty steps a scenario: a scenario's first calls are capped per root, so longer ones reach
+        # the links three and four steps deep (instance -> its strategy -> a new instance on it).
+        "max-steps": 20, "generation": {"max-examples": 30, "mode": "positive"},
     }}},
 )

@@ -10,19 +10,15 @@ outside the stateful phase address a task that exists and is still running.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import Any
 
-import requests
-import yaml
-
-from contract_tests.apis import Adapter, Resource, Target, env_value, is_positive
-from mock_server import PROJECT_ROOT
+from contract_tests.apis import Adapter, Creates, Target, Undo, env_value, fixtures, is_positive
 
 TOKEN = "I3D_PRIVATE_TOKEN"
 # A second account's token: the run's tasks must stay invisible to it (cross_account_read).
 PEER_TOKEN = "I3D_PEER_PRIVATE_TOKEN"
 OWNED_READS = {"getApplicationInstanceTask", "getApplicationInstanceTaskBatch"}
-FIXTURES = PROJECT_ROOT / "fixtures" / "i3d.yaml"
 PREFIX = "/v3/applicationInstance"
 # Values for the requiredParams the shipped templates use (i3D documents methodId and timeout for a
 # stop, buildId for a deploy); any other name gets "1".
@@ -37,10 +33,11 @@ def _pick(options: list, *key: Any) -> Any:
 
 
 class I3D(Adapter):
+    def target_headers(self, env: Mapping[str, str]) -> dict[str, str]:
+        return {"PRIVATE-TOKEN": env.get(TOKEN, "")}
+
     def prepare(self, target: Target) -> dict:
-        session = requests.Session()
-        session.trust_env = False
-        session.headers["PRIVATE-TOKEN"] = target.env.get(TOKEN, "")
+        session = self.session(target)
         templates = {}
         answer = session.get(target.url + PREFIX + "/task/template", timeout=30)
         if answer.ok:
@@ -48,8 +45,7 @@ class I3D(Adapter):
                 params = [p for action in template.get("actions", []) for p in action.get("requiredParams", [])]
                 templates[str(template["id"])] = list(dict.fromkeys(params))
         if target.is_mock:
-            fixtures = yaml.safe_load(FIXTURES.read_text())
-            instances = [str(i["id"]) for i in fixtures.get("instances", [])]
+            instances = [str(i["id"]) for i in fixtures("i3d").get("instances", [])]
         else:
             instances = [i.strip() for i in env_value("I3D_INSTANCE_IDS").split(",") if i.strip()]
         tasks = session.get(target.url + PREFIX + "/task", timeout=30)
@@ -125,37 +121,17 @@ class I3D(Adapter):
             return None
         return {"PRIVATE-TOKEN": peer}
 
-    def created(self, case, response) -> list[Resource]:
-        if case.method.upper() != "POST" or case.path != PREFIX + "/task" or response.status_code != 200:
-            return []
-        try:
-            batches = response.json()
-        except ValueError:
-            return []
-        return [Resource("task", str(t)) for b in batches if isinstance(b, dict) for t in b.get("taskIds") or []]
-
-    def cleanup(self, target: Target, resources: list[Resource]) -> list[str]:
-        """Cancel every task the run created (DELETE); a finished or cancelled one (409) needs nothing."""
-        left = []
-        session = requests.Session()
-        session.trust_env = False
-        session.headers["PRIVATE-TOKEN"] = target.env.get(TOKEN, "")
-        for resource in resources:
-            try:
-                answer = session.delete(f"{target.url}{PREFIX}/task/{resource.id}", timeout=30)
-            except requests.RequestException as exc:
-                left.append(f"task {resource.id}: {exc.__class__.__name__}")
-                continue
-            if answer.status_code not in (200, 404, 409):
-                left.append(f"task {resource.id}: DELETE answered {answer.status_code}")
-        return left
-
 
 adapter = I3D(
     "i3d",
     # the first account of the fixtures (dev-token -> account-1), and the second as the peer
-    credentials=dict(zip((TOKEN, PEER_TOKEN), yaml.safe_load(FIXTURES.read_text())["accounts"], strict=False)),
+    credentials=dict(zip((TOKEN, PEER_TOKEN), fixtures("i3d")["accounts"], strict=False)),
+    optional_credentials={PEER_TOKEN: "the cross_account_read check is skipped (it reads the run's tasks "
+                                      "as a second account); every other check runs"},
     auth={"openapi": {"ApiKey": {"api_key": "${" + TOKEN + "}"}}},
+    creates={"createApplicationInstanceTask": Creates("task", "/*/taskIds/*")},
+    # Cancel (DELETE) each task a run created; a finished or cancelled one (409) needs nothing.
+    undo={"task": Undo("DELETE", PREFIX + "/task/{id}", done={200, 404, 409})},
     settings={"phases": {"stateful": {
         # Every link is declared in specs/overlays/i3d-links.yaml. Inference adds one more, from the
         # template listing into the create body, that puts the integer template id into the string

@@ -5,11 +5,12 @@ as ``POST /`` with ``x-acs-action``, ACS3-HMAC-SHA256-signed by the code the moc
 positive cases naming the seeded ids, the gateway's documented answers where Schemathesis assumes
 REST -- is PolarDB's own hooks module, ``mock_server/apis/polardb/contract_hooks.py``, which
 ``contract_tests.hooks`` loads with every vendor's: this adapter adds no second copy of it.
+PolarDB has no action that cancels or deletes a batch: the ones a run creates are listed.
 """
 
 from __future__ import annotations
 
-from contract_tests.apis import Adapter, Resource
+from contract_tests.apis import Adapter, Creates
 from mock_server.apis.polardb.contract_hooks import KEY_ID, KEY_SECRET
 
 
@@ -18,20 +19,11 @@ class PolarDB(Adapter):
         action = (operation.get("x-rpc") or {}).get("action", operation.get("operationId", ""))
         return action.startswith(("Describe", "List", "Get"))
 
-    def created(self, case, response) -> list[Resource]:
-        """CreateBatchTask's batches: PolarDB has no action that cancels or deletes one (listed)."""
-        if case.operation.definition.raw.get("operationId") != "CreateBatchTask" or response.status_code != 200:
-            return []
-        try:
-            batch = response.json().get("BatchId")
-        except (ValueError, AttributeError):
-            return []
-        return [Resource("batch", str(batch))] if batch else []
-
 
 adapter = PolarDB(
     "polardb",
     credentials={KEY_ID: "testAccessKeyId", KEY_SECRET: "testAccessKeySecret"},
+    creates={"CreateBatchTask": Creates("batch", "/BatchId")},
     settings={"phases": {"stateful": {
         # Links between PolarDB actions are the overlay's (specs/overlays/polardb-links.yaml), never
         # inferred from parameter names: in the RPC style one name means unrelated things

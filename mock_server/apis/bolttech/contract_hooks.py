@@ -11,6 +11,12 @@ blocks name each other by key, which JSON Schema cannot say, so nearly every gen
 refused (400, broken references; schemathesis.toml); one positive body in four (counted) gets the fixture
 strategy's settings under a name of its own, so each phase also sees the create succeed.
 
+The coverage phase sends the create and the PATCH of a strategy the same ~1,100 invalid variants of
+the one ``StrategySettings`` schema both bodies hold (the PATCH's ``settings`` is ``allOf``
+StrategySettings + the list of blocks it requires), each checked by the same spec-driven request
+validation. The PATCH keeps every case of its own -- path, headers, name, secret, description, the
+blocks it requires, every positive variant -- and leaves the shared settings variants to the create.
+
 Every operation of another API is left alone.
 """
 
@@ -100,6 +106,21 @@ def _pinned_secret(operation_id: str | None, body: Any) -> Any:
     return body
 
 
+# The PATCH's settings schema is `allOf: [StrategySettings, {required: ...}]`: a coverage case located
+# under its first member is a variant of StrategySettings itself, which the create's coverage sends.
+SHARED_SETTINGS = "/properties/settings/allOf/0"
+
+
+# Registered for that one operation only: a filter hook wraps the generation of every operation it
+# applies to, which would change what every other operation draws at the same seed.
+@schemathesis.hook.apply_to(operation_id="ExecutionStrategyController_update")
+def filter_case(context: Any, case: Any) -> bool:
+    meta = case.meta
+    data = meta.phase.data if meta is not None and meta.phase.name.value == "coverage" else None
+    location = getattr(data, "location", None) or ""
+    return not (location == SHARED_SETTINGS or location.startswith(SHARED_SETTINGS + "/"))
+
+
 # Generation-time hooks: fuzzing and stateful phases (a stateful step's linked values are set after
 # generation, so they are never swapped).
 @schemathesis.hook
@@ -117,16 +138,23 @@ def map_body(context: Any, body: Any) -> Any:
 
 
 # The coverage phase builds its cases without the generation hooks: swap there just before the
-# call. The secret is pinned in every phase.
+# call. The secret is pinned in every phase. A case is only written to where a value changes:
+# Schemathesis revalidates what a hook wrote, and judges a body of None (resume's optional,
+# nullable body, left out) invalid, which would turn a positive case negative.
 @schemathesis.hook
 def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     if not _ours(context):
         return
     operation_id = _operation_id(context)
+    body = case.body
     if case.meta is not None and case.meta.phase.name.value == "coverage":
         if case.path_parameters:
-            case.path_parameters = {n: _mapped_path(n, v) for n, v in case.path_parameters.items()}
-        case.body = _mapped_body(operation_id, case.body)
+            mapped = {n: _mapped_path(n, v) for n, v in case.path_parameters.items()}
+            if mapped != case.path_parameters:
+                case.path_parameters = mapped
+        body = _mapped_body(operation_id, body)
     if case.meta is not None and case.meta.generation.mode.is_positive:
-        case.body = _valid_strategy(operation_id, case.body)
-    case.body = _pinned_secret(operation_id, case.body)
+        body = _valid_strategy(operation_id, body)
+    body = _pinned_secret(operation_id, body)
+    if body is not case.body:
+        case.body = body
