@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from itertools import islice
@@ -205,20 +206,35 @@ class SqliteStore(Store):
     def __init__(self, path: str | Path) -> None:
         super().__init__()
         self.path = Path(path)
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        # A writer waits its turn (BEGIN IMMEDIATE) for up to 30 s: workers, replicas and a seeding start queue.
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         try:
             self._check_is_ours()
         except BaseException:
             self._db.close()
             raise
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        self._setup()
         self._depth = 0
         self._writes = 0
 
     def __str__(self) -> str:
         return str(self.path)
+
+    def _setup(self, patience: float = 30.0) -> None:
+        """WAL mode and the tables. Processes opening one new file together contend for it, and the
+        switch to WAL may answer "locked" at once instead of waiting: it is tried again, in time."""
+        deadline = time.monotonic() + patience
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.executescript(_SCHEMA)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
+                    self._db.close()
+                    raise
+                time.sleep(0.05)
 
     def _check_is_ours(self) -> None:
         """Refuse, before writing a byte, a file that is not SQLite or holds another program's tables."""
