@@ -87,6 +87,12 @@ class Store(ABC):
             fill()
             return True
 
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """The reads of one request: a store may serve repeated ``get``/``get_meta`` from memory
+        for its duration, as fresh as its start (and as its own writes). Nothing changes otherwise."""
+        yield
+
     def generation(self) -> Any:
         """A value that changes whenever anything in the store changes, by this process or another
         (compared for equality only); None when the store cannot tell cheaply. Replies computed

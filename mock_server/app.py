@@ -124,6 +124,11 @@ class MockApp:
                 return await self.admin(scope, receive, send)
             return await Response(b'{"message":"admin API disabled"}', 404,
                                   media_type="application/json")(scope, receive, send)
+        with self.rt.store.reading():   # one request's reads: as fresh as its start (store.py)
+            return await self._api(scope, receive, send)
+
+    async def _api(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope["path"]
         started = time.perf_counter()
         try:
             body, too_large = await inputs.read_body(receive, self.rt.config.max_body_bytes)

@@ -13,12 +13,15 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from mock_server import codec
 from mock_server._store import Store, StoreError
+
+_READING: ContextVar[bool] = ContextVar("sqlite_reading", default=False)   # inside Store.reading()
 
 __all__ = ["MemoryStore", "SqliteStore", "Store", "StoreError", "open_store"]
 
@@ -216,6 +219,10 @@ class SqliteStore(Store):
         self._setup()
         self._depth = 0
         self._writes = 0
+        # Records and meta read during requests (``reading``), as raw JSON, valid while SQLite's
+        # data_version (which moves when another connection commits) stays what it was.
+        self._cache: dict[tuple[str, str], str | None] = {}
+        self._version = self._db.execute("PRAGMA data_version").fetchone()[0]
 
     def __str__(self) -> str:
         return str(self.path)
@@ -248,12 +255,30 @@ class SqliteStore(Store):
             raise StoreError(f"{self.path} is an SQLite database but not a mock-server state file "
                              f"(its tables: {found})")
 
+    def _revalidate(self) -> None:
+        """Forget the cached reads if another connection has committed since they were made."""
+        version = self._db.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._version:
+            self._cache.clear()
+            self._version = version
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        with self.lock:
+            self._revalidate()
+        token = _READING.set(True)
+        try:
+            yield
+        finally:
+            _READING.reset(token)
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         with self.lock:
             outer = self._depth == 0
             if outer:
                 self._db.execute("BEGIN IMMEDIATE")
+                self._revalidate()   # under the write lock: what is cached now holds until COMMIT
             self._depth += 1
             try:
                 yield
@@ -261,10 +286,24 @@ class SqliteStore(Store):
                 self._depth -= 1
                 if outer:
                     self._db.execute("ROLLBACK")
+                    self._cache.clear()
                 raise
             self._depth -= 1
             if outer:
                 self._db.execute("COMMIT")
+
+    def _cached(self, kind: str, key: str, sql: str, params: tuple) -> str | None:
+        if not _READING.get():
+            row = self._db.execute(sql, params).fetchone()
+            return None if row is None else row[0]
+        slot = (kind, key)
+        if slot in self._cache:
+            return self._cache[slot]
+        row = self._db.execute(sql, params).fetchone()
+        raw = self._cache[slot] = None if row is None else row[0]
+        if len(self._cache) > 4096:   # a bound, not an eviction policy: start again
+            self._cache.clear()
+        return raw
 
     def _write(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
         self._writes += 1
@@ -273,14 +312,15 @@ class SqliteStore(Store):
 
     def get(self, collection: str, key: str) -> dict | None:
         with self.lock:
-            row = self._db.execute("SELECT value FROM records WHERE collection=? AND key=?",
-                                   (collection, key)).fetchone()
-        return None if row is None else codec.loads(row[0])
+            raw = self._cached(collection, key, "SELECT value FROM records WHERE collection=? AND key=?",
+                               (collection, key))
+        return None if raw is None else codec.loads(raw)
 
     def put(self, collection: str, key: str, value: dict) -> None:
         raw = codec.text(value)
         self._writes += 1
         with self.transaction():
+            self._cache.pop((collection, key), None)
             updated = self._db.execute("UPDATE records SET value=? WHERE collection=? AND key=?",
                                        (raw, collection, key)).rowcount
             if not updated:  # a new rowid: insertion order is rowid order
@@ -288,6 +328,7 @@ class SqliteStore(Store):
                                  (collection, key, raw))
 
     def delete(self, collection: str, key: str) -> bool:
+        self._cache.pop((collection, key), None)
         return self._write("DELETE FROM records WHERE collection=? AND key=?", (collection, key)).rowcount > 0
 
     def items(self, collection: str, *, limit: int | None = None,
@@ -319,10 +360,11 @@ class SqliteStore(Store):
 
     def get_meta(self, key: str) -> Any:
         with self.lock:
-            row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
-        return None if row is None else codec.loads(row[0])
+            raw = self._cached(" meta", key, "SELECT value FROM meta WHERE key=?", (key,))
+        return None if raw is None else codec.loads(raw)
 
     def set_meta(self, key: str, value: Any) -> None:
+        self._cache.pop((" meta", key), None)
         self._write("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, codec.text(value)))
 
     def export(self) -> dict:
@@ -338,6 +380,7 @@ class SqliteStore(Store):
     def load(self, snapshot: dict) -> None:
         self._writes += 1
         with self.transaction():
+            self._cache.clear()
             self._db.execute("DELETE FROM records")
             self._db.execute("DELETE FROM sequences")
             self._db.execute("DELETE FROM meta")
@@ -351,8 +394,11 @@ class SqliteStore(Store):
                                  [(k, codec.text(v)) for k, v in (snapshot.get("meta") or {}).items()])
 
     def generation(self) -> Any:
-        # Writes by this connection, and (data_version) commits by any other connection.
+        # Writes by this connection, and (data_version) commits by any other connection: during a
+        # request, as of its start (``reading``), which is what its cached reads are as fresh as.
         with self.lock:
+            if _READING.get():
+                return self._writes, self._version
             return self._writes, self._db.execute("PRAGMA data_version").fetchone()[0]
 
     def close(self) -> None:

@@ -290,3 +290,36 @@ def test_seed_once_that_fails_leaves_the_store_empty(store: Store):
 def test_wall_time_is_this_machines_clock_here(store: Store):
     """Every store answers wall time (the clock is anchored to it); on one machine they agree."""
     assert abs(store.wall_time() - time.time()) < 5
+
+
+def test_sqlite_reads_during_a_request_see_every_commit_made_before_it_or_under_its_lock(tmp_path: Path):
+    # Two connections to one file, as two --workers are: ``reading()`` may serve repeated reads
+    # from memory, but never a value another connection replaced before the reading began, nor
+    # (inside a transaction, under the write lock) one replaced before the transaction began.
+    path = tmp_path / "shared.sqlite"
+    mine, other = SqliteStore(path), SqliteStore(path)
+    mine.put("tasks", "1", {"v": 1})
+    mine.set_meta("clock", {"now": 1})
+    with mine.reading():
+        assert mine.get("tasks", "1") == {"v": 1} and mine.get_meta("clock") == {"now": 1}
+        before = mine.generation()
+        other.put("tasks", "1", {"v": 2})
+        other.set_meta("clock", {"now": 2})
+        with mine.transaction():   # what a handler's writes are based on
+            assert mine.get("tasks", "1") == {"v": 2} and mine.get_meta("clock") == {"now": 2}
+            mine.put("tasks", "1", {"v": 3})
+            assert mine.get("tasks", "1") == {"v": 3}
+    other.put("tasks", "2", {"v": 1})
+    with mine.reading():
+        assert mine.generation() != before
+        assert mine.get("tasks", "2") == {"v": 1}
+        other.delete("tasks", "2")
+    with mine.reading():
+        assert mine.get("tasks", "2") is None, "a delete by another connection was not seen"
+        with pytest.raises(RuntimeError), mine.transaction():
+            mine.put("tasks", "1", {"v": 4})
+            raise RuntimeError
+        assert mine.get("tasks", "1") == {"v": 3}, "a rolled-back write was served from memory"
+    assert other.get("tasks", "1") == {"v": 3}
+    mine.close()
+    other.close()
