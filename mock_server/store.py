@@ -203,6 +203,23 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 _TABLES = {"records": {"collection", "key", "value"}, "sequences": {"name", "value"}, "meta": {"key", "value"}}
 
 
+class _Reading:
+    """``SqliteStore.reading()``: a plain context manager (it runs once per request)."""
+
+    __slots__ = ("store", "token")
+
+    def __init__(self, store: SqliteStore) -> None:
+        self.store = store
+
+    def __enter__(self) -> None:
+        with self.store.lock:
+            self.store._revalidate()
+        self.token = _READING.set(True)
+
+    def __exit__(self, *exc: object) -> None:
+        _READING.reset(self.token)
+
+
 class SqliteStore(Store):
     """A file-backed store. WAL mode: a committed write survives a crash of this process."""
 
@@ -262,15 +279,8 @@ class SqliteStore(Store):
             self._cache.clear()
             self._version = version
 
-    @contextmanager
-    def reading(self) -> Iterator[None]:
-        with self.lock:
-            self._revalidate()
-        token = _READING.set(True)
-        try:
-            yield
-        finally:
-            _READING.reset(token)
+    def reading(self) -> _Reading:
+        return _Reading(self)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
