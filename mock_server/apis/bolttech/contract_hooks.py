@@ -106,6 +106,18 @@ def _pinned_secret(operation_id: str | None, body: Any) -> Any:
     return body
 
 
+def _schedulable(operation_id: str | None, path: dict[str, Any] | None, body: Any) -> Any:
+    """A valid PATCH of a fixture strategy keeps the fixture's settings: every create is mapped to
+    a fixture strategy, and one accepted PATCH with generated settings (a schedule that places no
+    start, say) would turn every later create into the documented 400, so that no stateful
+    scenario could start. PATCHes of the strategies a run creates keep their generated settings."""
+    if operation_id == "ExecutionStrategyController_update" and isinstance(body, dict) and "settings" in body \
+            and SETTINGS is not None and (path or {}).get("strategySid") in KNOWN["strategySid"] \
+            and body["settings"] != SETTINGS:
+        return {**body, "settings": copy.deepcopy(SETTINGS)}
+    return body
+
+
 # The PATCH's settings schema is `allOf: [StrategySettings, {required: ...}]`: a coverage case located
 # under its first member is a variant of StrategySettings itself, which the create's coverage sends.
 SHARED_SETTINGS = "/properties/settings/allOf/0"
@@ -155,6 +167,7 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
         body = _mapped_body(operation_id, body)
     if case.meta is not None and case.meta.generation.mode.is_positive:
         body = _valid_strategy(operation_id, body)
+        body = _schedulable(operation_id, case.path_parameters, body)
     body = _pinned_secret(operation_id, body)
     if body is not case.body:
         case.body = body
