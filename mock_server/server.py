@@ -119,8 +119,11 @@ class LimitedProtocol(HttpToolsProtocol):
         self._unset_keepalive_if_required()
         try:
             self.parser.feed_data(data)
-        except httptools.HttpParserUpgrade:
-            self._unsupported_upgrade_warning()
+        except httptools.HttpParserUpgrade:   # no WebSocket here (ws="none"): answer as HTTP, then close
+            if self.cycle is not None and not self.cycle.response_complete:
+                self.cycle.keep_alive = False
+            else:
+                self._refuse(400, "Protocol upgrade not supported")
         except httptools.HttpParserError as exc:
             cause = exc.__context__
             if isinstance(cause, Refused):
@@ -298,7 +301,7 @@ def _build(config: ServeConfig) -> tuple[Runtime, MockApp] | str:
 def _uvicorn_options(config: ServeConfig, log_level: str) -> dict:
     # A stop waits for in-flight requests, but never more than a few seconds for a stuck client.
     return {"host": config.host, "port": config.port, "log_level": log_level, "access_log": False,
-            "lifespan": "on", "timeout_graceful_shutdown": 5, "loop": "auto",
+            "lifespan": "on", "timeout_graceful_shutdown": 5, "loop": "auto", "ws": "none",
             "timeout_keep_alive": config.keepalive_timeout}
 
 
@@ -376,9 +379,12 @@ class _Supervisor(Multiprocess):
         super().__init__(config, sockets=[sock])
         self.address = sock.getsockname()[:2]
 
+    ready = False
+
     def init_processes(self) -> None:
         super().init_processes()
         if all(p.wait_until_ready(60, self.should_exit) for p in self.processes):
+            self.ready = True
             host, port = self.address
             host = f"[{host}]" if ":" in host else host
             print(f"mock-server listening on http://{host}:{port} (admin: /__admin/, docs: /ui; "
@@ -403,11 +409,12 @@ def run_workers(config: ServeConfig, log_level: str) -> int:
             sock = uv.bind_socket()
         except SystemExit:   # uvicorn logged why (the port is taken)
             return 1
+        supervisor = _Supervisor(uv, sock)
         try:
-            _Supervisor(uv, sock).run()
+            supervisor.run()
         finally:
             sock.close()
-        return 0
+        return 0 if supervisor.ready else 1
     finally:
         if private is not None:
             shutil.rmtree(private, ignore_errors=True)

@@ -247,6 +247,13 @@ CASES: list[Case] = [
     Case("negative Content-Length", raw=b"POST /__admin/reset HTTP/1.1\r\nHost: 127.0.0.1\r\n"
          b"Content-Length: -1\r\n\r\n", status=400),
     Case("bare LF header line", raw=b"GET /__admin/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX: a\nb\r\n\r\n"),
+    Case("WebSocket upgrade on an API path (answered as HTTP)",
+         raw=b"GET /v3/applicationInstance/task HTTP/1.1\r\nHost: 127.0.0.1\r\nPRIVATE-TOKEN: dev-token\r\n"
+         b"Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+         b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n", status=200),
+    Case("h2c upgrade on admin (answered as HTTP)",
+         raw=b"GET /__admin/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+         b"Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n", status=200),
     Case("not HTTP at all", raw=b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 64, status=400),
     Case("obsolete line folding", raw=b"GET /__admin/health HTTP/1.1\r\nHost: 127.0.0.1\r\n"
          b"X-A: 1\r\n  continued\r\n\r\n"),
