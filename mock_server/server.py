@@ -219,16 +219,19 @@ def renderer(rt: Runtime) -> Render:
     return render
 
 
+def _announce(host: str, port: int, more: str = "") -> None:
+    """The one line that says the server accepts connections (tests and scripts wait for it)."""
+    host = f"[{host}]" if ":" in host else host
+    print(f"mock-server listening on http://{host}:{port} (admin: /__admin/, docs: /ui{more})", flush=True)
+
+
 class _Server(uvicorn.Server):
     async def startup(self, sockets=None) -> None:
         await super().startup(sockets=sockets)
         if self.started:
             for server in self.servers:
                 for sock in server.sockets:
-                    host, port = sock.getsockname()[:2]
-                    host = f"[{host}]" if ":" in host else host
-                    print(f"mock-server listening on http://{host}:{port} (admin: /__admin/, docs: /ui)",
-                          flush=True)
+                    _announce(*sock.getsockname()[:2])
 
 
 def check_state(state: str | Path | None) -> None:
@@ -385,10 +388,7 @@ class _Supervisor(Multiprocess):
         super().init_processes()
         if all(p.wait_until_ready(60, self.should_exit) for p in self.processes):
             self.ready = True
-            host, port = self.address
-            host = f"[{host}]" if ":" in host else host
-            print(f"mock-server listening on http://{host}:{port} (admin: /__admin/, docs: /ui; "
-                  f"{len(self.processes)} workers)", flush=True)
+            _announce(*self.address, f"; {len(self.processes)} workers")
 
 
 def run_workers(config: ServeConfig, log_level: str) -> int:

@@ -90,6 +90,19 @@ def test_every_acknowledged_create_survives_kill_9_in_the_middle_of_writes(tmp_s
         restarted.kill()
 
 
+def kill_during(server, delay: float, method: str, path: str, **kwargs) -> None:
+    """Send one admin request, SIGKILL the server ``delay`` s after it left, wait for the sender."""
+    def send() -> None:
+        with contextlib.suppress(httpx.HTTPError):
+            httpx.request(method, f"{server.url}{path}", timeout=30, **kwargs)
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    time.sleep(delay)
+    server.kill(signal.SIGKILL)
+    sender.join(timeout=30)
+
+
 @pytest.mark.parametrize("delay", [0.0, 0.15, 0.4])
 def test_an_import_killed_midway_is_all_or_nothing(tmp_state, delay):
     server = serve_on(tmp_state)
@@ -97,16 +110,7 @@ def test_an_import_killed_midway_is_all_or_nothing(tmp_state, delay):
     snapshot = big_snapshot(server.client().get("/__admin/state", params={"secrets": "true"}).json(), 20_000)
     body = json.dumps(snapshot).encode()
 
-    def send() -> None:
-        with contextlib.suppress(httpx.HTTPError):
-            httpx.put(f"{server.url}/__admin/state", content=body, headers={"Content-Type": "application/json"},
-                      timeout=30)
-
-    sender = threading.Thread(target=send)
-    sender.start()
-    time.sleep(delay)
-    server.kill(signal.SIGKILL)
-    sender.join(timeout=30)
+    kill_during(server, delay, "PUT", "/__admin/state", content=body, headers={"Content-Type": "application/json"})
 
     restarted = serve_on(tmp_state)
     try:
@@ -126,15 +130,7 @@ def test_a_reset_killed_midway_is_all_or_nothing(tmp_state, delay):
     assert server.client().put("/__admin/state", json=snapshot).status_code == 200
     grown = collections(server)
 
-    def send() -> None:
-        with contextlib.suppress(httpx.HTTPError):
-            httpx.post(f"{server.url}/__admin/reset", timeout=30)
-
-    sender = threading.Thread(target=send)
-    sender.start()
-    time.sleep(delay)
-    server.kill(signal.SIGKILL)
-    sender.join(timeout=30)
+    kill_during(server, delay, "POST", "/__admin/reset")
 
     restarted = serve_on(tmp_state)
     try:
